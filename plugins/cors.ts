@@ -1,0 +1,18 @@
+import fp from 'fastify-plugin'
+import cors from '@fastify/cors'
+
+/**
+ * CORS from CORS_ORIGINS: an allowed origin is echoed with credentials allowed, every method and
+ * requested header is allowed (the seed's allow_methods/allow_headers "*"); other origins get no
+ * Access-Control-Allow-Origin. `*` (refused in production) reflects any origin.
+ */
+export default fp(async function corsPolicy (fastify) {
+  const origins = fastify.config.CORS_ORIGINS
+  await fastify.register(cors, {
+    origin: origins.includes('*') ? true : origins,
+    credentials: true,
+    // allowedHeaders is left unset: @fastify/cors then reflects Access-Control-Request-Headers.
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    maxAge: 600
+  })
+}, { name: 'cors', dependencies: ['config'] })

@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { packageVersion, projectRoot } from '../src/project.js'
+
+const redocBundlePath = path.join(projectRoot, 'vendor', 'redoc', 'redoc.standalone.js')
+
+const redocPage = `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>API reference</title>
+  <style>body { margin: 0; padding: 0; }</style>
+</head>
+<body>
+  <redoc spec-url="/openapi.json"></redoc>
+  <script src="/redoc/redoc.standalone.js"></script>
+</body>
+</html>
+`
+
+/**
+ * The OpenAPI document (from the routes' TypeBox schemas) at /openapi.json, Swagger UI at /docs
+ * and ReDoc at /redoc. Every asset is served by this server: no page loads anything from a CDN.
+ */
+export default fp(async function docs (fastify) {
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: fastify.config.APP_NAME,
+        description: 'Youth soccer analytics platform API',
+        version: packageVersion
+      },
+      tags: [
+        { name: 'Root', description: 'Where to start' },
+        { name: 'Health', description: 'Liveness, readiness and database checks for monitors and load balancers' }
+      ]
+    }
+  })
+
+  await fastify.register(swaggerUi, { routePrefix: '/docs' })
+
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+
+  const redocBundle = await readFile(redocBundlePath)
+  fastify.get('/redoc', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type('text/html; charset=utf-8').send(redocPage)
+  })
+  fastify.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocBundle)
+  })
+}, { name: 'docs', dependencies: ['config'] })

@@ -1,0 +1,23 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+
+const Welcome = Type.Object({
+  message: Type.String(),
+  docs: Type.String({ description: 'Swagger UI' }),
+  redoc: Type.String({ description: 'ReDoc' })
+}, {
+  examples: [{ message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' }]
+})
+
+const root: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/', {
+    schema: {
+      operationId: 'getRoot',
+      tags: ['Root'],
+      summary: 'Welcome message',
+      description: 'A welcome message with links to the API documentation.',
+      response: { 200: Welcome }
+    }
+  }, async () => ({ message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' }))
+}
+
+export default root

@@ -1,0 +1,88 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { Ajv, SchemaValidateFunction } from 'ajv'
+
+/** `.env.example` ships this value; production refuses it. */
+export const SECRET_KEY_PLACEHOLDER = 'your-secret-key-here-change-this-in-production'
+
+const FLAG_VALUES = new Map([['true', true], ['1', true], ['false', false], ['0', false]])
+
+/**
+ * Environment values that are not plain JSON scalars are parsed by these ajv keywords,
+ * so the whole configuration stays one schema and its type one `Static<>`.
+ */
+export function addConfigKeywords (ajv: Ajv): Ajv {
+  ajv.addKeyword({ keyword: 'envFlag', modifying: true, errors: true, validate: parseFlag })
+  ajv.addKeyword({ keyword: 'originList', modifying: true, errors: true, validate: parseOriginList })
+  return ajv
+}
+
+/** true/false/1/0 in any case (the seed's .env says `DEBUG=True`). */
+const parseFlag: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) => {
+  const flag = typeof data === 'boolean' ? data : FLAG_VALUES.get(String(data).trim().toLowerCase())
+  if (flag === undefined || cxt === undefined) {
+    parseFlag.errors = [{ message: 'must be one of true, false, 1, 0' }]
+    return false
+  }
+  cxt.parentData[cxt.parentDataProperty] = flag
+  return true
+}
+
+/** A comma-separated list of http(s) origins, trimmed. */
+const parseOriginList: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) => {
+  const entries: string[] = Array.isArray(data) ? data.map(String) : String(data).split(',')
+  const origins = entries.map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const invalid = origins.find((origin) => origin !== '*' && !isHttpOrigin(origin))
+  if (invalid !== undefined || cxt === undefined) {
+    parseOriginList.errors = [{ message: `has "${invalid}", which is not an http(s) origin such as https://app.example.com` }]
+    return false
+  }
+  cxt.parentData[cxt.parentDataProperty] = origins
+  return true
+}
+
+function isHttpOrigin (value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value
+  } catch {
+    return false
+  }
+}
+
+export const configSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development', description: '`production` turns on the production guards' }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
+  APP_NAME: Type.String({ default: 'Spinta Backend', minLength: 1 }),
+  DEBUG: Type.Unsafe<boolean>({ envFlag: true, default: false }),
+  SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  ALGORITHM: Type.Union([Type.Literal('HS256'), Type.Literal('HS384'), Type.Literal('HS512')], { default: 'HS256' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: "the seed's pool of 5 plus 10 overflow" }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 1 }),
+  DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ default: 30000, minimum: 1 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'how long in-flight work may take after SIGTERM' }),
+  HEALTH_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1, description: 'upper bound on every health answer' }),
+  EMBEDDED_DATABASE_DIR: Type.String({ default: '.data/postgres', minLength: 1 }),
+  CORS_ORIGINS: Type.Unsafe<string[]>({ originList: true, default: 'http://localhost:3000,http://localhost:8080' })
+})
+
+export type Config = Static<typeof configSchema>
+
+/** What `NODE_ENV=production` refuses to start with; each line names its variable. */
+export function productionProblems (config: Config): string[] {
+  if (config.NODE_ENV !== 'production') return []
+  const problems: string[] = []
+  if (config.DATABASE_URL === undefined) problems.push('DATABASE_URL is required when NODE_ENV=production')
+  if (config.SECRET_KEY === undefined) {
+    problems.push('SECRET_KEY is required when NODE_ENV=production')
+  } else if (config.SECRET_KEY === SECRET_KEY_PLACEHOLDER) {
+    problems.push('SECRET_KEY must not be the placeholder from .env.example when NODE_ENV=production')
+  } else if (config.SECRET_KEY.length < 32) {
+    problems.push('SECRET_KEY must be at least 32 characters when NODE_ENV=production')
+  }
+  if (config.CORS_ORIGINS.includes('*')) {
+    problems.push('CORS_ORIGINS must not contain * when NODE_ENV=production: credentials are allowed')
+  }
+  return problems
+}
