@@ -3,6 +3,10 @@ import fp from 'fastify-plugin'
 import fastifyPostgres from '@fastify/postgres'
 import { startEmbeddedDatabase } from '../src/embedded-database.js'
 import { statementLoggingClient } from '../src/sql-log.js'
+import { pgWithBoundedEnd } from '../src/bounded-pool.js'
+
+/** Shutdown waits at most this long for pooled connections to close. */
+const POOL_END_TIMEOUT_MS = 3000
 
 /**
  * One pg pool per process, decorated as `fastify.pg` by @fastify/postgres.
@@ -24,6 +28,7 @@ export default fp(async function database (fastify) {
   }
 
   await fastify.register(fastifyPostgres, {
+    pg: pgWithBoundedEnd(POOL_END_TIMEOUT_MS, () => log.warn(`closing the database pool took over ${POOL_END_TIMEOUT_MS} ms; gave up waiting`)),
     connectionString,
     max: config.DATABASE_POOL_MAX,
     connectionTimeoutMillis: config.DATABASE_CONNECT_TIMEOUT_MS,

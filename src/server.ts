@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import closeWithGrace from 'close-with-grace'
@@ -16,9 +17,14 @@ try {
   process.exit(1)
 }
 
-closeWithGrace({ delay: server.config.SHUTDOWN_GRACE_MS, logger: server.log }, async ({ signal, err }) => {
+const { SHUTDOWN_GRACE_MS, SHUTDOWN_DELAY_MS } = server.config
+// A second signal exits at once; past the grace period close-with-grace exits non-zero.
+closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger: server.log }, async ({ signal, err }) => {
+  server.shutdown.begin()
   if (err !== undefined) server.log.error({ err }, 'closing after an uncaught error')
   else server.log.info({ signal }, 'shutting down')
+  // Readiness now fails; keep serving until load balancers have noticed and deregistered us.
+  if (signal !== undefined && SHUTDOWN_DELAY_MS > 0) await sleep(SHUTDOWN_DELAY_MS)
   await server.close()
 })
 

@@ -1,0 +1,220 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { buildApp, startTestDatabase, testEnv, type Env } from '../helper.js'
+import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js'
+import { packageVersion } from '../../src/project.js'
+
+const HEALTH_TIMEOUT_MS = 500
+/** Every health answer must arrive within the health timeout; this covers scheduling on a busy CI machine. */
+const BOUND_MS = HEALTH_TIMEOUT_MS + 1500
+
+const database = await startTestDatabase(t)
+const password = decodeURIComponent(new URL(database.url).password)
+
+async function appBehindProxy (t: Test, overrides: Env = {}): Promise<{ app: FastifyInstance, proxy: TcpProxy }> {
+  const proxy = await startTcpProxy(database.port)
+  t.teardown(() => proxy.close())
+  const app = await buildApp(t, testEnv({ url: proxy.url(database.url) }, {
+    HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS),
+    DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    ...overrides
+  }))
+  return { app, proxy }
+}
+
+async function timed (app: FastifyInstance, url: string) {
+  const started = performance.now()
+  const response = await app.inject({ method: 'GET', url })
+  return { response, elapsedMs: performance.now() - started }
+}
+
+/** Polls readiness until it passes; fails the test if it has not within `withinMs`. */
+async function readyAgain (t: Test, app: FastifyInstance, withinMs: number): Promise<void> {
+  const deadline = performance.now() + withinMs
+  while (performance.now() < deadline) {
+    if ((await app.inject({ method: 'GET', url: '/api/health/ready' })).statusCode === 200) {
+      t.pass(`ready again within ${withinMs} ms`)
+      return
+    }
+  }
+  t.fail(`not ready again within ${withinMs} ms`)
+}
+
+function assertFailureSafe (t: Test, body: { output?: string }) {
+  t.type(body.output, 'string', 'names the kind of failure')
+  t.notMatch(body.output, /127\.0\.0\.1|postgres|password/, 'without host, user or password')
+  t.notMatch(JSON.stringify(body), password)
+}
+
+t.test('live answers pass without touching the database, on GET and HEAD, never cached', async (t) => {
+  const { app, proxy } = await appBehindProxy(t)
+  proxy.blackhole()
+  const totalBefore = app.pg.pool.totalCount
+  const { response } = await timed(app, '/api/health/live')
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /^application\/health\+json/)
+  t.equal(response.headers['cache-control'], 'no-store')
+  t.same(response.json(), { status: 'pass', version: packageVersion })
+  t.equal(app.pg.pool.totalCount, totalBefore, 'no connection was opened')
+
+  const head = await app.inject({ method: 'HEAD', url: '/api/health/live' })
+  t.equal(head.statusCode, 200)
+  t.equal(head.body, '')
+  t.equal(head.headers['cache-control'], 'no-store')
+  await proxy.forward()
+})
+
+t.test('ready passes in the health+json format with the probe time and pool figures', async (t) => {
+  const { app } = await appBehindProxy(t)
+  const response = await app.inject({ method: 'GET', url: '/api/health/ready' })
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /^application\/health\+json/)
+  t.equal(response.headers['cache-control'], 'no-store')
+  const body = response.json()
+  t.equal(body.status, 'pass')
+  t.equal(body.version, packageVersion)
+  t.notOk('output' in body)
+  const [probe] = body.checks['postgres:responseTime']
+  t.match(probe, { componentType: 'datastore', observedUnit: 'ms', status: 'pass' })
+  t.ok(probe.observedValue >= 0 && probe.observedValue < BOUND_MS, 'observedValue is the query time in ms')
+  t.ok(Date.parse(probe.time) > 0, 'time is a timestamp')
+  const [connections] = body.checks['postgres:connections']
+  t.match(connections, { componentType: 'datastore', observedUnit: 'connections', status: 'pass', waiting: 0, max: 15 })
+  t.ok(connections.total >= 1 && connections.idle <= connections.total)
+
+  for (const url of ['/api/health', '/api/health/ready']) {
+    const head = await app.inject({ method: 'HEAD', url })
+    t.equal(head.statusCode, 200, `HEAD ${url}`)
+    t.equal(head.headers['cache-control'], 'no-store')
+  }
+})
+
+t.test('refused connections: ready 503 with Retry-After, health disconnected, then recovery', async (t) => {
+  const { app, proxy } = await appBehindProxy(t)
+  await proxy.refuse()
+  const ready = await timed(app, '/api/health/ready')
+  t.equal(ready.response.statusCode, 503)
+  t.ok(Number(ready.response.headers['retry-after']) > 0, 'Retry-After')
+  t.equal(ready.response.json().status, 'fail')
+  assertFailureSafe(t, ready.response.json())
+  t.ok(ready.elapsedMs < BOUND_MS, `answered in ${Math.round(ready.elapsedMs)} ms`)
+  const health = await timed(app, '/api/health')
+  t.same(health.response.json(), { status: 'healthy', database: 'disconnected' })
+
+  await proxy.forward()
+  await readyAgain(t, app, 5000)
+})
+
+t.test('black hole (TCP accepted, never answered): every answer still arrives in time', async (t) => {
+  const { app, proxy } = await appBehindProxy(t)
+  proxy.blackhole()
+  // Pooled connections are frozen and new ones hang in the handshake.
+  for (const url of ['/api/health/ready', '/api/health']) {
+    const { response, elapsedMs } = await timed(app, url)
+    t.ok(elapsedMs < BOUND_MS, `${url} answered in ${Math.round(elapsedMs)} ms`)
+    if (url === '/api/health') {
+      t.same(response.json(), { status: 'healthy', database: 'disconnected' })
+    } else {
+      t.equal(response.statusCode, 503)
+      assertFailureSafe(t, response.json())
+    }
+  }
+  await proxy.forward()
+  await readyAgain(t, app, 5000)
+})
+
+t.test('pool exhausted by other work: answers in time, waiting callers reported, ready again once freed', async (t) => {
+  const { app } = await appBehindProxy(t, { DATABASE_POOL_MAX: '2' })
+  const held = [await app.pg.connect(), await app.pg.connect()]
+  const { response, elapsedMs } = await timed(app, '/api/health/ready')
+  t.ok(elapsedMs < BOUND_MS, `answered in ${Math.round(elapsedMs)} ms`)
+  t.equal(response.statusCode, 503)
+  const body = response.json()
+  assertFailureSafe(t, body)
+  t.ok(body.checks['postgres:connections'][0].waiting >= 1, 'the probe is seen waiting for a connection')
+  t.same((await app.inject({ method: 'GET', url: '/api/health' })).json().database, 'disconnected')
+
+  for (const client of held) client.release()
+  await readyAgain(t, app, 5000)
+})
+
+t.test('500 concurrent probes share one query: never more than one probe connection in use', async (t) => {
+  const { app } = await appBehindProxy(t, { DATABASE_POOL_MAX: '2' })
+  let inUse = 0
+  let mostInUse = 0
+  let queries = 0
+  app.pg.pool.on('acquire', () => { queries++; mostInUse = Math.max(mostInUse, ++inUse) })
+  app.pg.pool.on('release', () => { inUse-- })
+
+  const probes = Array.from({ length: 500 }, (_, i) => app.inject({ method: 'GET', url: i % 2 === 0 ? '/api/health/ready' : '/api/health' }))
+  const realTraffic = app.pg.query('SELECT 42 AS answer')
+  const responses = await Promise.all(probes)
+
+  t.same(new Set(responses.map((response) => response.statusCode)), new Set([200]))
+  t.equal(mostInUse <= 2, true, 'the probes never took both connections')
+  t.equal((await realTraffic).rows[0].answer, 42, 'real traffic got a connection during the storm')
+  t.ok(queries < 500, `${queries} queries for 500 probes`)
+})
+
+t.test('probes alone never use more than one pooled connection at a time', async (t) => {
+  const { app } = await appBehindProxy(t)
+  let inUse = 0
+  let mostInUse = 0
+  app.pg.pool.on('acquire', () => { mostInUse = Math.max(mostInUse, ++inUse) })
+  app.pg.pool.on('release', () => { inUse-- })
+  await Promise.all(Array.from({ length: 500 }, () => app.inject({ method: 'GET', url: '/api/health/ready' })))
+  t.equal(mostInUse, 1)
+})
+
+t.test('database stopped while serving: 503 in time, no crash; restarted: ready again without a restart', async (t) => {
+  const app = await buildApp(t, testEnv(database, { HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS), DATABASE_CONNECT_TIMEOUT_MS: '1000' }))
+  t.equal((await app.inject({ method: 'GET', url: '/api/health/ready' })).statusCode, 200)
+
+  await database.stop()
+  const ready = await timed(app, '/api/health/ready')
+  t.equal(ready.response.statusCode, 503)
+  t.ok(ready.elapsedMs < BOUND_MS, `answered in ${Math.round(ready.elapsedMs)} ms`)
+  assertFailureSafe(t, ready.response.json())
+  t.same((await app.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'disconnected' })
+
+  await database.start()
+  await readyAgain(t, app, 5000)
+  const { rows } = await app.pg.query('SELECT 1 AS one')
+  t.equal(rows[0].one, 1, 'queries work again on fresh connections')
+})
+
+t.test('shutdown begun: live and ready answer 503 with Retry-After, /api/health keeps its contract', async (t) => {
+  const { app } = await appBehindProxy(t)
+  app.shutdown.begin()
+  for (const url of ['/api/health/live', '/api/health/ready']) {
+    const response = await app.inject({ method: 'GET', url })
+    t.equal(response.statusCode, 503, url)
+    t.ok(Number(response.headers['retry-after']) > 0)
+    t.match(response.json(), { status: 'fail', output: 'shutting down' })
+  }
+  t.same((await app.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'connected' })
+})
+
+t.test('a saturated event loop sheds load with 503 and Retry-After, liveness excepted', async (t) => {
+  const app = await buildApp(t, testEnv(database, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '50' }), {
+    extend (fastify) {
+      fastify.get('/busy', async () => {
+        const until = performance.now() + 1500
+        while (performance.now() < until);
+        return { done: true }
+      })
+    }
+  })
+  await app.inject({ method: 'GET', url: '/busy' })
+  const deadline = performance.now() + 5000
+  let shed
+  while (shed === undefined && performance.now() < deadline) {
+    const response = await app.inject({ method: 'GET', url: '/' })
+    if (response.statusCode === 503) shed = response
+    else await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.ok(shed, 'a request was refused while the loop was saturated')
+  t.ok(Number(shed?.headers['retry-after']) > 0, 'with Retry-After')
+  t.equal((await app.inject({ method: 'GET', url: '/api/health/live' })).statusCode, 200, 'liveness is not shed')
+})
