@@ -20,4 +20,9 @@ export default fp(async function shutdown (fastify) {
     begin () { begun = true }
   })
   fastify.addHook('preClose', async () => { begun = true })
+  // Keep-alive connections would hold server.close() open until they idle out: once shutdown has
+  // begun, each response closes its connection, so clients reconnect to another instance.
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (begun) reply.header('connection', 'close')
+  })
 }, { name: 'shutdown' })

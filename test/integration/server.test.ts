@@ -1,0 +1,115 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import pg from 'pg'
+import { startTestDatabase } from '../helper.js'
+import { spawnServer } from '../spawn-server.js'
+import { startTcpProxy } from '../tcp-proxy.js'
+
+const database = await startTestDatabase(t)
+const secretKey = 'server-test-secret-key-0123456789abcdef'
+
+async function get (url: string) {
+  const response = await fetch(url)
+  return { status: response.status, body: await response.text() }
+}
+
+t.test('NODE_ENV=production without DATABASE_URL exits non-zero before listening, naming it', async (t) => {
+  const server = await spawnServer(t, { NODE_ENV: 'production', SECRET_KEY: secretKey })
+  const { code } = await server.exited
+  t.not(code, 0)
+  t.match(server.stderr(), /DATABASE_URL is required/)
+  t.notMatch(server.stdout(), /Server listening/)
+})
+
+t.test('an unreachable DATABASE_URL exits non-zero in time, naming host, port and database but not the password', async (t) => {
+  const closed = await startTcpProxy(database.port)
+  await closed.refuse()
+  const started = performance.now()
+  const server = await spawnServer(t, {
+    NODE_ENV: 'production',
+    SECRET_KEY: secretKey,
+    DATABASE_URL: `postgresql://spinta:S3cret-Passw0rd@127.0.0.1:${closed.port}/spinta_db?sslmode=disable`
+  })
+  const { code } = await server.exited
+  const elapsedMs = performance.now() - started
+  t.not(code, 0)
+  t.ok(elapsedMs < 10_000, `exited after ${Math.round(elapsedMs)} ms`)
+  t.match(server.stderr(), `127.0.0.1:${closed.port}/spinta_db`)
+  t.notMatch(server.stderr() + server.stdout(), /S3cret-Passw0rd/)
+})
+
+t.test('SIGTERM: probes fail at once, in-flight requests complete, the process exits 0 within the grace period', async (t) => {
+  const proxy = await startTcpProxy(database.port)
+  t.teardown(() => proxy.close())
+  const graceMs = 8000
+  const server = await spawnServer(t, {
+    DATABASE_URL: proxy.url(database.url),
+    SECRET_KEY: secretKey,
+    HEALTH_TIMEOUT_MS: '2000',
+    SHUTDOWN_DELAY_MS: '1000',
+    SHUTDOWN_GRACE_MS: String(graceMs)
+  })
+  const base = await server.listening
+  t.equal((await get(`${base}/api/health/ready`)).status, 200)
+
+  // A frozen database keeps these requests in flight until the health timeout answers them.
+  proxy.blackhole()
+  const inFlight = Array.from({ length: 20 }, () => fetch(`${base}/api/health`).then(async (response) => ({ status: response.status, body: await response.json() })))
+  const signalledAt = performance.now()
+  server.child.kill('SIGTERM')
+
+  let live = await get(`${base}/api/health/live`)
+  while (live.status === 200) live = await get(`${base}/api/health/live`)
+  t.equal(live.status, 503, 'live fails once shutdown has begun')
+  t.equal((await get(`${base}/api/health/ready`)).status, 503, 'ready fails once shutdown has begun')
+  t.equal((await get(`${base}/`)).status, 200, 'other routes keep serving during the shutdown delay')
+
+  const finished = await Promise.all(inFlight)
+  t.same(new Set(finished.map(({ status }) => status)), new Set([200]), 'every in-flight request completed with 200')
+  const { code } = await server.exited
+  t.equal(code, 0, server.stderr() + server.stdout().split('\n').filter((line) => /shut|clos|gave up|error/i.test(line)).join('\n'))
+  t.ok(performance.now() - signalledAt < graceMs, 'within the grace period')
+})
+
+t.test('a second signal exits at once', async (t) => {
+  const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey, SHUTDOWN_DELAY_MS: '60000' })
+  const base = await server.listening
+  server.child.kill('SIGTERM')
+  let live = await get(`${base}/api/health/live`)
+  while (live.status === 200) live = await get(`${base}/api/health/live`)
+  server.child.kill('SIGTERM')
+  const { code } = await server.exited
+  t.not(code, 0, 'the second signal cut the 60 s shutdown delay short')
+})
+
+t.test('without DATABASE_URL the server runs an embedded PostgreSQL whose data survives a restart', async (t) => {
+  const dataDir = path.join(await mkdtemp(path.join(tmpdir(), 'spinta-embedded-')), 'postgres')
+  t.teardown(() => rm(path.dirname(dataDir), { recursive: true, force: true }))
+  const env = { SECRET_KEY: secretKey, EMBEDDED_DATABASE_DIR: dataDir }
+
+  async function withEmbeddedServer (work: (client: pg.Client) => Promise<void>): Promise<void> {
+    const server = await spawnServer(t, env)
+    const base = await server.listening
+    t.match(server.stdout(), /DATABASE_URL is not set: started the embedded PostgreSQL/)
+    t.same(JSON.parse((await get(`${base}/api/health`)).body), { status: 'healthy', database: 'connected' })
+    const port = Number(/"port":(\d+)/.exec(server.stdout())?.[1])
+    const password = (await readFile(`${dataDir}.password`, 'utf8')).trim()
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' })
+    await client.connect()
+    await work(client)
+    await client.end()
+    server.child.kill('SIGTERM')
+    t.equal((await server.exited).code, 0, 'stopped cleanly')
+  }
+
+  await withEmbeddedServer(async (client) => {
+    await client.query('CREATE TABLE kept (note text)')
+    await client.query("INSERT INTO kept VALUES ('still here')")
+  })
+  await withEmbeddedServer(async (client) => {
+    const { rows } = await client.query('SELECT note FROM kept')
+    t.same(rows, [{ note: 'still here' }], 'the second start found the first one\'s data')
+  })
+})

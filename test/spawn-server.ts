@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Env } from './helper.js'
+
+const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+
+export interface SpawnedServer {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the address once the server logs that it listens. */
+  listening: Promise<string>
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+/**
+ * Runs src/server.ts as production does, in its own process, from an empty working directory so
+ * no developer's `.env` is read. Only the given variables (plus PATH) reach it.
+ */
+export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env): Promise<SpawnedServer> {
+  const cwd = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), serverEntry], {
+    cwd,
+    env: { PATH: process.env.PATH, FASTIFY_AUTOLOAD_TYPESCRIPT: '1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  let err = ''
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+  })
+  const listening = new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (match?.[1] !== undefined) resolve(match[1])
+    })
+    exited.then(({ code }) => reject(new Error(`server exited with ${code} before listening: ${err}`)))
+  })
+  listening.catch(() => {})
+  child.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString() })
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+    await rm(cwd, { recursive: true, force: true })
+  })
+  return { child, stdout: () => out, stderr: () => err, listening, exited }
+}
