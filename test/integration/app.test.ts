@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
 import { packageVersion } from '../../src/project.js'
 
 const database = await startTestDatabase(t)
@@ -128,4 +128,26 @@ t.test('a handler that throws inside a transaction still gives its client back',
   t.equal(app.pg.pool.waitingCount, 0)
   t.equal(app.pg.pool.idleCount, app.pg.pool.totalCount, 'every client is back in the pool')
   t.same((await app.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'connected' })
+})
+
+t.test('postgres:// and postgresql:// URLs both work; sslmode=require never falls back to plain TCP', async (t) => {
+  const shortScheme = await buildApp(t, testEnv({ url: database.url.replace(/^postgresql:/, 'postgres:') }))
+  t.same((await shortScheme.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'connected' })
+
+  // The test cluster has no TLS: a URL that requires it must refuse to connect rather than go plaintext.
+  await t.rejects(buildApp(t, testEnv({ url: `${database.url}?sslmode=require` })), /SSL/)
+})
+
+t.test('DEBUG=true logs each SQL statement with its duration, never its parameter values', async (t) => {
+  const logs = captureLogs()
+  const app = await buildApp(t, testEnv(database, { DEBUG: 'true' }), { logs })
+  await app.pg.query('SELECT $1::text AS secret', ['parameter-value-never-logged'])
+  const statements = logs.lines.filter((line) => line.msg === 'sql')
+  t.ok(statements.some((line) => line.sql === 'SELECT $1::text AS secret' && typeof line.durationMs === 'number'))
+  t.notMatch(logs.text(), /parameter-value-never-logged/)
+
+  const quiet = captureLogs()
+  const quietApp = await buildApp(t, testEnv(database), { logs: quiet })
+  await quietApp.pg.query('SELECT 1')
+  t.notOk(quiet.lines.some((line) => line.msg === 'sql'), 'DEBUG=false logs no statements')
 })
