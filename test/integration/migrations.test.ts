@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import t from 'tap'
+import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { migrate, migrationsDir, readSchemaVersion } from '../../src/migrate.js'
+import { projectRoot } from '../../src/project.js'
+
+type Cleanup = Pick<typeof t, 'teardown'>
+
+const database = await startTestDatabase(t)
+let databases = 0
+
+/** A new, empty database in the test cluster, and a connected client to it. */
+async function freshDatabase (t: Cleanup): Promise<{ url: string, client: pg.Client }> {
+  const name = `migrations_${++databases}`
+  const admin = new pg.Client({ connectionString: database.url })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(database.url)
+  url.pathname = `/${name}`
+  const client = await connectedClient(t, url.href)
+  return { url: url.href, client }
+}
+
+async function connectedClient (t: Cleanup, connectionString: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString })
+  await client.connect()
+  t.teardown(() => client.end())
+  return client
+}
+
+async function tableExists (client: pg.Client, table: string): Promise<boolean> {
+  const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table])
+  return rows[0].present
+}
+
+t.test('migrations go up, down to 0 and up again', async (t) => {
+  const { client } = await freshDatabase(t)
+  t.same(await readSchemaVersion(client), { current: 0, latest: 1 }, 'a new database is at version 0')
+
+  const up = await migrate(client)
+  t.same(up.steps, [{ version: 1, name: 'create-users', action: 'do' }])
+  t.match(up, { from: 0, current: 1, latest: 1 })
+  t.ok(await tableExists(client, 'users'))
+
+  const down = await migrate(client, 0)
+  t.same(down.steps, [{ version: 1, name: 'create-users', action: 'undo' }])
+  t.equal(down.current, 0)
+  t.notOk(await tableExists(client, 'users'), 'the undo migration dropped the table')
+
+  const again = await migrate(client)
+  t.equal(again.current, 1)
+  t.ok(await tableExists(client, 'users'))
+  t.same((await migrate(client)).steps, [], 'a run at the latest version does nothing')
+})
+
+t.test('the users table keeps one account per email whatever its case', async (t) => {
+  const { client } = await freshDatabase(t)
+  await migrate(client)
+  const { rows } = await client.query(
+    "INSERT INTO users (email, password_hash, full_name) VALUES ('Ana@Example.com', 'x', 'Ana') RETURNING id, is_active, created_at"
+  )
+  t.match(rows[0].id, /^[0-9a-f-]{36}$/, 'the id is a generated uuid')
+  t.equal(rows[0].is_active, true)
+  t.type(rows[0].created_at, Date)
+  await t.rejects(
+    client.query("INSERT INTO users (email, password_hash, full_name) VALUES ('ana@example.COM', 'x', 'Ana')"),
+    { code: '23505' }
+  )
+})
+
+t.test('two migration runs at once: both succeed and the schema is applied once', async (t) => {
+  const { url, client } = await freshDatabase(t)
+  const other = await connectedClient(t, url)
+  const runs = await Promise.all([migrate(client), migrate(other)])
+  t.same(runs.map((run) => run.current), [1, 1])
+  t.same(runs.flatMap((run) => run.steps).map((step) => step.version), [1], 'exactly one run applied migration 1')
+  const { rows } = await client.query('SELECT version FROM schemaversion WHERE version > 0')
+  t.same(rows.map((row) => Number(row.version)), [1])
+})
+
+t.test('a failing migration changes nothing and names itself', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'spinta-migrations-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  for (const file of ['001.do.create-users.sql', '001.undo.create-users.sql']) {
+    await copyFile(path.join(migrationsDir, file), path.join(dir, file))
+  }
+  await writeFile(path.join(dir, '002.do.add-teams.sql'), 'CREATE TABLE teams (id int);\nSELECT 1 / 0;\n')
+  await writeFile(path.join(dir, '002.undo.add-teams.sql'), 'DROP TABLE teams;\n')
+
+  const { client } = await freshDatabase(t)
+  await t.rejects(migrate(client, undefined, dir), /migration failed in 002\.do\.add-teams, nothing was changed: division by zero/)
+  t.same(await readSchemaVersion(client, dir), { current: 0, latest: 2 }, 'migration 1 was rolled back with it')
+  t.notOk(await tableExists(client, 'users'))
+  t.notOk(await tableExists(client, 'teams'))
+  await t.rejects(migrate(client, 3, dir), /cannot migrate to version 3: versions go from 0 to 2/)
+})
+
+t.test('outside production the server applies pending migrations at start-up', async (t) => {
+  const { url, client } = await freshDatabase(t)
+  await buildApp(t, testEnv({ url }, { NODE_ENV: 'development' }))
+  t.same(await readSchemaVersion(client), { current: 1, latest: 1 })
+})
+
+t.test('in production the server refuses to start while the schema is behind, naming the fix', async (t) => {
+  const { url, client } = await freshDatabase(t)
+  const env = testEnv({ url }, { NODE_ENV: 'production' })
+  await t.rejects(buildApp(t, env), /schema is at version 0 and this release needs version 1: run `npm run migrate`/)
+  t.equal((await readSchemaVersion(client)).current, 0, 'production never migrates by itself')
+
+  await migrate(client)
+  const app = await buildApp(t, env)
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/register', payload: { email: 'a@example.com', password: 'long enough', full_name: 'A' } })).statusCode, 201)
+})
+
+const runCli = promisify(execFile)
+const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, ['--import', 'tsx', 'src/migrate-cli.ts', ...args], {
+  cwd: projectRoot,
+  env: { PATH: process.env.PATH, NODE_ENV: 'development', ...env }
+})
+
+t.test('npm run migrate moves a DATABASE_URL to the latest version or to a given one', async (t) => {
+  const { url, client } = await freshDatabase(t)
+  const up = await cli([], { DATABASE_URL: url })
+  t.equal(up.stdout, 'applied 001.do.create-users\nThe schema is now at version 1 (the latest).\n')
+  t.ok(await tableExists(client, 'users'))
+
+  const down = await cli(['0'], { DATABASE_URL: url })
+  t.equal(down.stdout, 'undid 001.undo.create-users\nThe schema is now at version 0 (the latest is 1).\n')
+  t.notOk(await tableExists(client, 'users'))
+
+  await t.rejects(cli(['nine'], { DATABASE_URL: url }), { code: 2, stderr: /"nine" is not a version number[\s\S]*Usage: npm run migrate/ })
+  await t.rejects(cli(['7'], { DATABASE_URL: url }), { code: 1, stderr: /cannot migrate to version 7/ })
+  t.match((await cli(['--help'], {})).stdout, /without it, outside production, it migrates\nthe embedded PostgreSQL/)
+})
+
+t.test('npm run migrate without DATABASE_URL says so and migrates the embedded database', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'spinta-embedded-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dataDir = path.join(dir, 'data')
+  const { stdout } = await cli([], { EMBEDDED_DATABASE_DIR: dataDir })
+  t.equal(stdout, `DATABASE_URL is not set: migrating the embedded PostgreSQL in ${dataDir}\n` +
+    'applied 001.do.create-users\nThe schema is now at version 1 (the latest).\n')
+  t.match((await cli([], { EMBEDDED_DATABASE_DIR: dataDir })).stdout, /already at version 1 \(the latest\): nothing to do/, 'the data survived')
+})
