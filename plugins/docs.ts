@@ -37,8 +37,17 @@ export default fp(async function docs (fastify) {
       },
       tags: [
         { name: 'Root', description: 'Where to start' },
-        { name: 'Health', description: 'Liveness, readiness and database checks for monitors and load balancers' }
-      ]
+        { name: 'Health', description: 'Liveness, readiness and database checks for monitors and load balancers' },
+        { name: 'Auth', description: 'Accounts and access tokens (OAuth2 password flow)' },
+        { name: 'Users', description: 'The signed-in user' }
+      ],
+      components: {
+        securitySchemes: {
+          // The password flow lets Swagger UI's Authorize button sign in with the form-encoded token endpoint.
+          OAuth2PasswordBearer: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/token', scopes: {} } } },
+          HTTPBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access_token from POST /api/auth/token' }
+        }
+      }
     }
   })
 

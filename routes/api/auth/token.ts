@@ -1,0 +1,65 @@
+import formbody from '@fastify/formbody'
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { normalizeIP } from '@fastify/rate-limit'
+import { httpError } from '../../../src/http-error.js'
+
+const TokenRequest = Type.Object({
+  grant_type: Type.Optional(Type.Literal('password')),
+  username: Type.String({ minLength: 1, maxLength: 254, description: 'The account email' }),
+  password: Type.String({ minLength: 1, maxLength: 128 }),
+  scope: Type.Optional(Type.String({ description: 'Ignored: tokens carry no scopes' }))
+}, {
+  examples: [{ grant_type: 'password', username: 'ana.coach@example.com', password: 'correct horse battery' }]
+})
+
+const TokenResponse = Type.Object({
+  access_token: Type.String({ description: 'A JWT to send as `Authorization: Bearer <access_token>`' }),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer({ description: 'Seconds until the token expires (ACCESS_TOKEN_EXPIRE_MINUTES)' })
+}, {
+  description: 'The access token and how long it lasts',
+  examples: [{ access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0YjRmOGY0ZSJ9.c2lnbmF0dXJl', token_type: 'bearer', expires_in: 1800 }]
+})
+
+const token: FastifyPluginAsyncTypebox = async (fastify) => {
+  // OAuth2 clients (Swagger UI's Authorize button among them) post the form encoding, to this route only.
+  await fastify.register(formbody)
+
+  const expiresIn = fastify.config.ACCESS_TOKEN_EXPIRE_MINUTES * 60
+
+  fastify.post('/token', {
+    schema: {
+      operationId: 'createAccessToken',
+      tags: ['Auth'],
+      summary: 'Sign in: get an access token',
+      description: 'The OAuth2 password flow: a form-encoded `username` (the email) and `password` give a bearer token. ' +
+        'Wrong credentials get 401 with `WWW-Authenticate: Bearer`, answered as slowly for an unknown email as for a wrong password. ' +
+        'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one username (429 with `Retry-After` beyond that).',
+      consumes: ['application/x-www-form-urlencoded'],
+      body: TokenRequest,
+      response: { 200: TokenResponse }
+    },
+    config: {
+      rateLimit: {
+        max: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
+        timeWindow: 60_000,
+        // Counted after validation, so the key can name the account: guessing one account's
+        // password is slowed, and other clients signing in to it are not.
+        hook: 'preHandler',
+        keyGenerator: (request) => `${normalizeIP(request.ip)} ${(request.body as { username: string }).username.toLowerCase()}`
+      }
+    }
+  }, async (request, reply) => {
+    const user = await fastify.users.authenticate(request.body.username, request.body.password)
+    if (user === null) {
+      reply.header('www-authenticate', 'Bearer')
+      throw httpError(401, 'Incorrect email or password')
+    }
+    if (!user.is_active) throw httpError(403, 'This account is deactivated')
+    // RFC 6749 §5.1: responses carrying tokens must not be cached.
+    reply.header('cache-control', 'no-store')
+    return { access_token: await reply.jwtSign({ sub: user.id }), token_type: 'bearer' as const, expires_in: expiresIn }
+  })
+}
+
+export default token

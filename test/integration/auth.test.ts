@@ -1,0 +1,222 @@
+import { createHmac } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import { buildApp, captureLogs, startTestDatabase, testEnv, type Env } from '../helper.js'
+
+const database = await startTestDatabase(t)
+const env = (overrides: Env = {}) => testEnv(database, overrides)
+const secretKey = env().SECRET_KEY as string
+let accounts = 0
+
+/** A new account's credentials, unique within this file. */
+function newAccount () {
+  accounts += 1
+  return { email: `coach${accounts}@example.com`, password: 'correct horse battery', full_name: `Coach ${accounts}` }
+}
+
+async function register (app: FastifyInstance, account: Record<string, unknown>) {
+  return app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
+}
+
+/** The token request Swagger UI's Authorize button sends for the OAuth2 password flow. */
+async function requestToken (app: FastifyInstance, username: string, password: string, remoteAddress = '127.0.0.1') {
+  return app.inject({
+    method: 'POST',
+    url: '/api/auth/token',
+    remoteAddress,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic Og==' },
+    payload: new URLSearchParams({ grant_type: 'password', username, password }).toString()
+  })
+}
+
+async function me (app: FastifyInstance, authorization?: string) {
+  return app.inject({ method: 'GET', url: '/api/users/me', headers: authorization === undefined ? {} : { authorization } })
+}
+
+/** A JWT built by hand, for the tokens @fastify/jwt would never sign. */
+function forgeToken (header: object, payload: object, key = secretKey, hmac: string | null = 'sha256'): string {
+  const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url')
+  const signed = `${encode(header)}.${encode(payload)}`
+  return `${signed}.${hmac === null ? '' : createHmac(hmac, key).update(signed).digest('base64url')}`
+}
+
+const decodePart = (token: string, index: number) => JSON.parse(Buffer.from(token.split('.')[index], 'base64url').toString())
+
+t.test('register, sign in and read yourself back: the whole flow', async (t) => {
+  const logs = captureLogs()
+  const app = await buildApp(t, env(), { logs })
+  const account = newAccount()
+
+  const registered = await register(app, { ...account, email: account.email.toUpperCase() })
+  t.equal(registered.statusCode, 201)
+  const user = registered.json()
+  t.match(user, { email: account.email.toUpperCase(), full_name: account.full_name, is_active: true })
+  t.match(user.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+  t.ok(Date.parse(user.created_at) > 0, 'created_at is an ISO 8601 time')
+  t.same(Object.keys(user).sort(), ['created_at', 'email', 'full_name', 'id', 'is_active'], 'no password and no hash')
+
+  const token = await requestToken(app, account.email, account.password)
+  t.equal(token.statusCode, 200, 'the email matches in any letter case')
+  t.equal(token.headers['cache-control'], 'no-store')
+  const { access_token: accessToken, ...rest } = token.json()
+  t.same(rest, { token_type: 'bearer', expires_in: 1800 })
+  t.equal(decodePart(accessToken, 0).alg, 'HS256')
+  const claims = decodePart(accessToken, 1)
+  t.equal(claims.sub, user.id)
+  t.equal(claims.exp - claims.iat, 30 * 60, 'ACCESS_TOKEN_EXPIRE_MINUTES defaults to 30')
+
+  const current = await me(app, `Bearer ${accessToken}`)
+  t.equal(current.statusCode, 200)
+  t.same(current.json(), user)
+
+  t.notMatch(logs.text(), account.password, 'the password is never logged')
+  t.notMatch(logs.text(), accessToken, 'the token is never logged')
+})
+
+t.test('registration refuses a taken email in any case, an invalid email and a short password', async (t) => {
+  const app = await buildApp(t, env())
+  const account = newAccount()
+  t.equal((await register(app, account)).statusCode, 201)
+
+  const duplicate = await register(app, { ...account, email: account.email.replace('coach', 'COACH'), full_name: 'Someone Else' })
+  t.equal(duplicate.statusCode, 409)
+  t.match(duplicate.json(), { status: 409, detail: 'An account with this email already exists' })
+
+  const invalidEmail = await register(app, { ...newAccount(), email: 'not-an-email' })
+  t.equal(invalidEmail.statusCode, 400)
+  t.match(invalidEmail.json().errors, [{ path: '/body/email' }])
+
+  const shortPassword = await register(app, { ...newAccount(), password: 'seven77' })
+  t.equal(shortPassword.statusCode, 400)
+  t.match(shortPassword.json().errors, [{ path: '/body/password' }])
+
+  const blankName = await register(app, { ...newAccount(), full_name: '   ' })
+  t.equal(blankName.statusCode, 400)
+
+  t.equal((await register(app, { ...newAccount(), password: '8 chars!' })).statusCode, 201, 'eight characters are enough')
+})
+
+t.test('wrong credentials get the same 401 with WWW-Authenticate: Bearer, known email or not', async (t) => {
+  const app = await buildApp(t, env())
+  const account = newAccount()
+  await register(app, account)
+
+  const wrongPassword = await requestToken(app, account.email, 'not the password')
+  const unknownEmail = await requestToken(app, 'nobody@example.com', account.password)
+  for (const response of [wrongPassword, unknownEmail]) {
+    t.equal(response.statusCode, 401)
+    t.equal(response.headers['www-authenticate'], 'Bearer')
+    t.equal(response.json().detail, 'Incorrect email or password')
+  }
+  t.equal(wrongPassword.body.replace(/"requestId":"[^"]*"/, ''), unknownEmail.body.replace(/"requestId":"[^"]*"/, ''),
+    'the answers cannot tell a known email from an unknown one')
+
+  const missingPassword = await app.inject({
+    method: 'POST',
+    url: '/api/auth/token',
+    payload: `username=${encodeURIComponent(account.email)}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }
+  })
+  t.equal(missingPassword.statusCode, 400)
+})
+
+t.test('repeated sign-in attempts are limited per client IP and username', async (t) => {
+  const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '3' }))
+  const account = newAccount()
+  await register(app, account)
+
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    t.equal((await requestToken(app, account.email, `guess ${attempt}`)).statusCode, 401, `attempt ${attempt} is answered`)
+  }
+  const limited = await requestToken(app, account.email.toUpperCase(), account.password)
+  t.equal(limited.statusCode, 429, 'the fourth attempt is refused, even with the right password and another letter case')
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After says when to come back')
+  t.equal(limited.json().status, 429)
+
+  t.equal((await requestToken(app, account.email, account.password, '192.0.2.7')).statusCode, 200, 'another client is not limited')
+  t.equal((await requestToken(app, 'someone.else@example.com', 'guess')).statusCode, 401, 'another username is not limited')
+})
+
+t.test('GET /api/users/me refuses every token it did not issue, or no longer honours', async (t) => {
+  const app = await buildApp(t, env())
+  const account = newAccount()
+  const user = (await register(app, account)).json()
+  const valid = (await requestToken(app, account.email, account.password)).json().access_token as string
+  const now = Math.floor(Date.now() / 1000)
+  const [header, , signature] = valid.split('.')
+  const tampered = `${header}.${Buffer.from(JSON.stringify({ ...decodePart(valid, 1), sub: '00000000-0000-4000-8000-000000000000' })).toString('base64url')}.${signature}`
+
+  const missing = await me(app)
+  t.equal(missing.statusCode, 401)
+  t.equal(missing.headers['www-authenticate'], 'Bearer')
+
+  const refused: Record<string, string> = {
+    expired: forgeToken({ alg: 'HS256', typ: 'JWT' }, { sub: user.id, iat: now - 3600, exp: now - 60 }),
+    tampered,
+    'alg none': forgeToken({ alg: 'none', typ: 'JWT' }, { sub: user.id, iat: now }, secretKey, null),
+    'another algorithm with the same key (HS512)': forgeToken({ alg: 'HS512', typ: 'JWT' }, { sub: user.id, iat: now }, secretKey, 'sha512'),
+    'another key': forgeToken({ alg: 'HS256', typ: 'JWT' }, { sub: user.id, iat: now }, 'some-other-secret-key-of-enough-length'),
+    'a valid signature for a user that does not exist': forgeToken({ alg: 'HS256', typ: 'JWT' }, { sub: '00000000-0000-4000-8000-000000000000', iat: now }),
+    'a valid signature without a user id': forgeToken({ alg: 'HS256', typ: 'JWT' }, { sub: 'admin', iat: now }),
+    'not a JWT': 'not-a-token',
+    'no token after Bearer': ''
+  }
+  for (const [kind, token] of Object.entries(refused)) {
+    const response = await me(app, `Bearer ${token}`)
+    t.equal(response.statusCode, 401, kind)
+    t.match(response.headers['www-authenticate'], /^Bearer/, `${kind}: WWW-Authenticate`)
+    t.notMatch(response.body, account.email, `${kind}: nothing about the user`)
+  }
+  t.equal((await me(app, `Bearer ${valid}`)).statusCode, 200, 'the issued token still works')
+})
+
+t.test('a deactivated account can neither sign in nor use a token it already has', async (t) => {
+  const app = await buildApp(t, env())
+  const account = newAccount()
+  const user = (await register(app, account)).json()
+  const token = (await requestToken(app, account.email, account.password)).json().access_token
+  await app.pg.query('UPDATE users SET is_active = false WHERE id = $1', [user.id])
+
+  t.equal((await requestToken(app, account.email, account.password)).statusCode, 403)
+  t.equal((await requestToken(app, account.email, 'wrong password')).statusCode, 401, 'a wrong password still gets 401')
+  const current = await me(app, `Bearer ${token}`)
+  t.equal(current.statusCode, 403)
+  t.equal(current.json().detail, 'This account is deactivated')
+})
+
+t.test('tokens follow ALGORITHM and ACCESS_TOKEN_EXPIRE_MINUTES', async (t) => {
+  const app = await buildApp(t, env({ ALGORITHM: 'HS384', ACCESS_TOKEN_EXPIRE_MINUTES: '5' }))
+  const account = newAccount()
+  const user = (await register(app, account)).json()
+  const token = await requestToken(app, account.email, account.password)
+  t.equal(token.json().expires_in, 300)
+  const accessToken = token.json().access_token
+  t.equal(decodePart(accessToken, 0).alg, 'HS384')
+  const claims = decodePart(accessToken, 1)
+  t.equal(claims.exp - claims.iat, 300)
+  t.equal((await me(app, `Bearer ${accessToken}`)).statusCode, 200)
+
+  const hs256 = forgeToken({ alg: 'HS256', typ: 'JWT' }, { sub: user.id, iat: Math.floor(Date.now() / 1000) })
+  t.equal((await me(app, `Bearer ${hs256}`)).statusCode, 401, 'a token with the default algorithm is refused')
+})
+
+t.test('the OpenAPI document lets Swagger UI sign in and call /api/users/me', async (t) => {
+  const app = await buildApp(t, env())
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
+  t.same(document.components.securitySchemes.OAuth2PasswordBearer, { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/token', scopes: {} } } })
+  t.match(document.components.securitySchemes.HTTPBearer, { type: 'http', scheme: 'bearer' })
+
+  const token = document.paths['/api/auth/token'].post
+  t.same(Object.keys(token.requestBody.content), ['application/x-www-form-urlencoded'])
+  t.same(token.requestBody.content['application/x-www-form-urlencoded'].schema.required, ['username', 'password'])
+  t.same(document.paths['/api/users/me'].get.security, [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }])
+
+  const operations = [document.paths['/api/auth/register'].post, token, document.paths['/api/users/me'].get]
+  t.same(operations.map((operation) => operation.operationId), ['register', 'createAccessToken', 'getCurrentUser'])
+  for (const operation of operations) {
+    t.ok(operation.summary && operation.description, `${operation.operationId} has a summary and a description`)
+    t.match(operation.tags, [/^(Auth|Users)$/])
+  }
+  t.match(document.paths['/api/auth/register'].post.responses['201'].content['application/json'].example, { email: String })
+  t.notOk(JSON.stringify(document.paths['/api/users/me'].get.responses).includes('password_hash'))
+})
