@@ -1,0 +1,375 @@
+/**
+ * `npm run bench`: the built API against a raw node:http baseline (bench/baseline-server.js), in
+ * the same run, on the same PostgreSQL. Each server runs in its own process and autocannon in a
+ * third, so the load generator never shares an event loop with what it measures. Prints Markdown
+ * tables (README, "Performance") and writes every figure as JSON into --out.
+ */
+import { spawn } from 'node:child_process'
+import { createReadStream } from 'node:fs'
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import http from 'node:http'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { startEmbeddedDatabase } from '../src/embedded-database.js'
+import { evaluateTargets, markdownTable, type RunResult, type ServerResult } from './report.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const usage = `Usage: npm run bench [-- options]
+
+  --duration S      seconds measured per route and connection count (default 10)
+  --warmup S        seconds of warm-up before each measurement, 0 for none (default 3)
+  --connections L   comma-separated connection counts (default 10,50,1000)
+  --startups N      starts per server to time start-up; the median is reported (default 3)
+  --settle S        seconds to watch memory after the last load (default 10)
+  --out DIR         where the JSON results go (default .artifacts/bench)
+
+Uses DATABASE_URL when set (its schema is migrated first), otherwise a throwaway embedded PostgreSQL.
+`
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '10,50,1000' },
+    startups: { type: 'string', default: '3' },
+    settle: { type: 'string', default: '10' },
+    out: { type: 'string', default: path.join(root, '.artifacts', 'bench') },
+    help: { type: 'boolean', default: false }
+  }
+})
+if (flags.help) {
+  process.stdout.write(usage)
+  process.exit(0)
+}
+
+function count (name: string, value: string, min: number): number {
+  const parsed = Number(value)
+  if (!Number.isInteger(parsed) || parsed < min) {
+    process.stderr.write(`bench: --${name} must be an integer of at least ${min}, not "${value}"\n\n${usage}`)
+    process.exit(2)
+  }
+  return parsed
+}
+
+const options = {
+  duration: count('duration', flags.duration, 1),
+  warmup: count('warmup', flags.warmup, 0),
+  connections: flags.connections.split(',').map((value) => count('connections', value.trim(), 1)),
+  startups: count('startups', flags.startups, 1),
+  settle: count('settle', flags.settle, 0)
+}
+const routes = ['/', '/api/health']
+const maxConnections = Math.max(...options.connections)
+
+interface ServerSpec {
+  name: string
+  label: string
+  entry: string
+  env: Record<string, string>
+}
+
+interface RunningServer {
+  spec: ServerSpec
+  pid: number
+  url: string
+  logPath: string
+  stop: () => Promise<void>
+}
+
+const cleanups: Array<() => Promise<unknown>> = []
+async function cleanUp (): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {})
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { cleanUp().finally(() => process.exit(130)) })
+}
+
+try {
+  await main()
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n`)
+  process.exitCode = 1
+} finally {
+  await cleanUp()
+}
+
+async function main (): Promise<void> {
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'spinta-bench-'))
+  cleanups.push(() => rm(workDir, { recursive: true, force: true }))
+  // Servers run from an empty folder, so no developer's .env changes what is measured.
+  const serverCwd = path.join(workDir, 'cwd')
+  await mkdir(serverCwd)
+
+  const loadAtStart = os.loadavg()
+  let databaseUrl = process.env.DATABASE_URL
+  const external = databaseUrl !== undefined
+  if (databaseUrl === undefined) {
+    log('starting a throwaway embedded PostgreSQL')
+    const database = await startEmbeddedDatabase({ dataDir: path.join(workDir, 'postgres') })
+    cleanups.push(() => database.stop())
+    databaseUrl = database.url
+  }
+  // The production server refuses a schema behind its release.
+  log('migrating the database schema')
+  await runToEnd(process.execPath, [path.join(root, 'dist/src/migrate-cli.js')], { DATABASE_URL: databaseUrl }, serverCwd)
+
+  const apiEnv = {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    SECRET_KEY: 'bench-secret-key-0123456789abcdef0123456789'
+  }
+  const specs: ServerSpec[] = [
+    { name: 'baseline', label: 'baseline (node:http + pg)', entry: path.join(root, 'bench/baseline-server.js'), env: { DATABASE_URL: databaseUrl } },
+    { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', entry: path.join(root, 'dist/src/server.js'), env: apiEnv },
+    { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', entry: path.join(root, 'dist/src/server.js'), env: { ...apiEnv, LOG_LEVEL: 'warn' } }
+  ]
+
+  // Start-up is timed one server at a time, so no start competes with another for the CPU.
+  const results = new Map<string, ServerResult>()
+  const running = new Map<string, RunningServer>()
+  for (const spec of specs) {
+    const startMs: number[] = []
+    const idleRssMb: number[] = []
+    for (let attempt = 1; attempt <= options.startups; attempt++) {
+      const logPath = path.join(workDir, `${spec.name}-${attempt}.log`)
+      const { server, firstAnswerMs } = await startServer(spec, serverCwd, logPath)
+      startMs.push(firstAnswerMs)
+      await sleep(1000)
+      idleRssMb.push((await readMemory(server.pid)).rssMb)
+      if (attempt < options.startups) await server.stop()
+      else running.set(spec.name, server)
+    }
+    log(`${spec.name}: first answer after ${startMs.map(Math.round).join(', ')} ms; idle RSS ${idleRssMb.join(', ')} MB`)
+    results.set(spec.name, {
+      name: spec.name,
+      label: spec.label,
+      startToFirstAnswerMs: median(startMs),
+      startToFirstAnswerRunsMs: startMs.map(round1),
+      idleRssMb: median(idleRssMb),
+      peakRssMb: 0,
+      rssAfterLoadMb: 0,
+      rssSettledMb: 0,
+      logLines: 0,
+      logBytes: 0
+    })
+  }
+
+  // Servers take turns on each route and connection count, so a disturbance of the machine
+  // lands on all of them rather than on one.
+  const runs: RunResult[] = []
+  for (const connections of options.connections) {
+    for (const route of routes) {
+      for (const spec of specs) {
+        const server = running.get(spec.name)!
+        log(`${spec.name} GET ${route} at ${connections} connections`)
+        const watch = connections === maxConnections ? watchMemory(server.pid) : undefined
+        const result = await autocannon(server.url + route, connections)
+        const watched = await watch?.stop()
+        const memory = await readMemory(server.pid)
+        const summary = results.get(spec.name)!
+        if (watched !== undefined) {
+          summary.peakRssMb = Math.max(summary.peakRssMb, memory.hwmMb)
+          summary.sampledPeakRssMb = Math.max(summary.sampledPeakRssMb ?? 0, watched)
+        }
+        summary.rssAfterLoadMb = memory.rssMb
+        runs.push({
+          server: spec.name,
+          route,
+          connections,
+          requestsPerSecond: result.requests.average,
+          requests: result.requests.total,
+          p50Ms: result.latency.p50,
+          p99Ms: result.latency.p99,
+          maxMs: result.latency.max,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          non2xx: result.non2xx,
+          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]))
+        })
+      }
+    }
+  }
+
+  // Memory once the load has stopped: it should stay at or below where the load left it.
+  await sleep(options.settle * 1000)
+  for (const spec of specs) {
+    const summary = results.get(spec.name)!
+    summary.rssSettledMb = (await readMemory(running.get(spec.name)!.pid)).rssMb
+  }
+  for (const spec of specs) await running.get(spec.name)!.stop()
+  for (const spec of specs) {
+    const lines = await countLogLines(running.get(spec.name)!.logPath)
+    Object.assign(results.get(spec.name)!, lines)
+  }
+
+  const machine = {
+    cpus: os.availableParallelism(),
+    cpuModel: await cpuModel(),
+    memoryGb: round1(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    loadAverageAtStart: loadAtStart.map(round1),
+    loadAverageAtEnd: os.loadavg().map(round1)
+  }
+  const servers = [...results.values()]
+  const targets = evaluateTargets(runs, servers, options.connections)
+  const report = {
+    date: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
+    database: external ? 'DATABASE_URL' : 'embedded PostgreSQL (throwaway)',
+    logOutput: 'each server\'s stdout and stderr go to a file in a temporary folder',
+    options,
+    machine,
+    servers,
+    runs,
+    targets
+  }
+
+  await mkdir(flags.out, { recursive: true })
+  const outFile = path.join(flags.out, `bench-${report.date.replace(/[:.]/g, '-')}.json`)
+  await writeFile(outFile, JSON.stringify(report, null, 2) + '\n')
+  process.stdout.write('\n' + markdownTable(report) + `\nJSON: ${path.relative(process.cwd(), outFile)}\n`)
+}
+
+/** Starts one server with stdout and stderr into a file, and times it from spawn to the first 200 on GET /. */
+async function startServer (spec: ServerSpec, cwd: string, logPath: string): Promise<{ server: RunningServer, firstAnswerMs: number }> {
+  const port = await findFreePort()
+  const logFile = await open(logPath, 'w')
+  const started = performance.now()
+  const child = spawn(process.execPath, [spec.entry], {
+    cwd,
+    env: { PATH: process.env.PATH, ...spec.env, PORT: String(port) },
+    stdio: ['ignore', logFile.fd, logFile.fd]
+  })
+  await logFile.close()
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let hasExited = false
+  exited.then(() => { hasExited = true })
+
+  const stop = async () => {
+    if (hasExited) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    await exited
+    clearTimeout(timer)
+  }
+  cleanups.push(stop)
+
+  const url = `http://127.0.0.1:${port}`
+  while (await statusOf(url + '/') !== 200) {
+    if (hasExited) {
+      const output = await readFile(logPath, 'utf8')
+      throw new Error(`${spec.name} exited before answering:\n${output.slice(-2000)}`)
+    }
+    await sleep(2)
+  }
+  const firstAnswerMs = performance.now() - started
+  return { server: { spec, pid: child.pid!, url, logPath, stop }, firstAnswerMs }
+}
+
+/** The status of one GET on a fresh connection, or 0 when nothing answers yet. */
+function statusOf (url: string): Promise<number> {
+  return new Promise((resolve) => {
+    http.get(url, { agent: false }, (response) => {
+      response.resume()
+      response.once('end', () => resolve(response.statusCode ?? 0))
+    }).once('error', () => resolve(0))
+  })
+}
+
+interface AutocannonResult {
+  requests: { average: number, total: number }
+  latency: { p50: number, p99: number, max: number }
+  errors: number
+  timeouts: number
+  non2xx: number
+  statusCodeStats: Record<string, { count: number }>
+}
+
+/** One autocannon process: warm-up, then the measurement; its JSON result is the last line it prints. */
+async function autocannon (url: string, connections: number): Promise<AutocannonResult> {
+  const bin = fileURLToPath(import.meta.resolve('autocannon/autocannon.js'))
+  const warmup = options.warmup > 0 ? ['--warmup', '[', '-c', String(connections), '-d', String(options.warmup), ']'] : []
+  const output = await runToEnd(process.execPath, [bin, '--json', '-c', String(connections), '-d', String(options.duration), ...warmup, url])
+  const lastLine = output.trim().split('\n').at(-1) ?? ''
+  return JSON.parse(lastLine) as AutocannonResult
+}
+
+/** Runs a command to completion and returns its stdout; a non-zero exit throws with its stderr. */
+function runToEnd (command: string, args: string[], env: Record<string, string> = {}, cwd = root): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      if (code === 0) resolve(stdout)
+      else reject(new Error(`${path.basename(args[0] ?? command)} exited with ${code}: ${stderr.trim() || stdout.trim()}`))
+    })
+  })
+}
+
+/** VmRSS (resident now) and VmHWM (the most ever resident) of a process, in MB. */
+async function readMemory (pid: number): Promise<{ rssMb: number, hwmMb: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
+  return { rssMb: round1(kb('VmRSS') / 1024), hwmMb: round1(kb('VmHWM') / 1024) }
+}
+
+/** Samples a process's RSS every 100 ms until stopped; resolves with the largest sample (MB). */
+function watchMemory (pid: number): { stop: () => Promise<number> } {
+  let peak = 0
+  const timer = setInterval(() => {
+    readMemory(pid).then(({ rssMb }) => { peak = Math.max(peak, rssMb) }, () => {})
+  }, 100)
+  return {
+    async stop () {
+      clearInterval(timer)
+      return peak
+    }
+  }
+}
+
+/** Lines and bytes a server wrote to its log, to show whether each request was logged. */
+async function countLogLines (logPath: string): Promise<{ logLines: number, logBytes: number }> {
+  let logLines = 0
+  for await (const chunk of createReadStream(logPath) as AsyncIterable<Buffer>) {
+    for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, index + 1)) logLines++
+  }
+  return { logLines, logBytes: (await stat(logPath)).size }
+}
+
+async function cpuModel (): Promise<string> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '')
+  return /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown'
+}
+
+async function findFreePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (address === null || typeof address === 'string') throw new Error('could not find a free port')
+  return address.port
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return round1(sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2)
+}
+
+function round1 (value: number): number {
+  return Math.round(value * 10) / 10
+}
+
+function log (message: string): void {
+  process.stderr.write(`bench: ${message}\n`)
+}
