@@ -5,7 +5,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import t from 'tap'
-import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
 import { migrate, migrationsDir, readSchemaVersion } from '../../src/migrate.js'
 import { projectRoot } from '../../src/project.js'
 
@@ -116,6 +116,17 @@ t.test('in production the server refuses to start while the schema is behind, na
   await migrate(client)
   const app = await buildApp(t, env)
   t.equal((await app.inject({ method: 'POST', url: '/api/auth/register', payload: { email: 'a@example.com', password: 'long enough', full_name: 'A' } })).statusCode, 201)
+})
+
+t.test('in production a schema newer than the release (after a rollback) is logged, not refused', async (t) => {
+  const { url, client } = await freshDatabase(t)
+  await migrate(client)
+  await client.query("INSERT INTO schemaversion (version, name) VALUES (2, 'from-a-newer-release')")
+  const logs = captureLogs()
+  const app = await buildApp(t, testEnv({ url }, { NODE_ENV: 'production' }), { logs })
+  t.equal((await app.inject({ method: 'GET', url: '/api/health' })).statusCode, 200)
+  const warning = logs.lines.find((line) => line.msg === 'the database schema is newer than this release')
+  t.match(warning, { level: 40, schemaVersion: 2, latest: 1 })
 })
 
 const runCli = promisify(execFile)
