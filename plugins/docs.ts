@@ -23,6 +23,24 @@ const redocPage = `<!DOCTYPE html>
 `
 
 /**
+ * The documentation pages' Content-Security-Policy, the least each UI works with in Chromium
+ * (test/browser/docs.test.ts): scripts, styles and the document from this server, the <style>
+ * elements and data: images both UIs create, and for ReDoc the blob: worker its search runs in.
+ * ReDoc's footer logo from cdn.redoc.ly is refused on purpose: the page renders without it.
+ */
+const swaggerUiPolicy = {
+  'default-src': ["'none'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'none'"],
+  'frame-ancestors': ["'none'"]
+}
+const redocPolicy = { ...swaggerUiPolicy, 'worker-src': ['blob:'] }
+
+/**
  * The OpenAPI document (from the routes' TypeBox schemas) at /openapi.json, Swagger UI at /docs
  * and ReDoc at /redoc. Every asset is served by this server: no page loads anything from a CDN.
  */
@@ -51,15 +69,16 @@ export default fp(async function docs (fastify) {
     }
   })
 
-  await fastify.register(swaggerUi, { routePrefix: '/docs' })
+  await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: swaggerUiPolicy })
 
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
 
   const redocBundle = await readFile(redocBundlePath)
-  fastify.get('/redoc', { schema: { hide: true } }, async (_request, reply) => {
+  const redocHelmet = { contentSecurityPolicy: { useDefaults: false, directives: redocPolicy } }
+  fastify.get('/redoc', { schema: { hide: true }, helmet: redocHelmet }, async (_request, reply) => {
     return reply.type('text/html; charset=utf-8').send(redocPage)
   })
   fastify.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {
     return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocBundle)
   })
-}, { name: 'docs', dependencies: ['config'] })
+}, { name: 'docs', dependencies: ['config', 'security-headers'] })

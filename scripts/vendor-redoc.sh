@@ -20,6 +20,6 @@ cat > "$dest/VERSION.md" <<TXT
 - package: redoc@$version (npm registry), file bundles/redoc.standalone.js
 - licence: $license (third-party notices in redoc.standalone.js.LICENSE.txt)
 - sha256: $sum
-- refresh: \`bash scripts/vendor-redoc.sh [version]\`; test/docs.test.ts checks this checksum
+- refresh: \`bash scripts/vendor-redoc.sh [version]\`; test/integration/docs.test.ts checks this checksum
 TXT
 echo "vendored redoc@$version ($sum)"

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import t from 'tap'
+import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { projectRoot } from '../../src/project.js'
+
+const database = await startTestDatabase(t)
+const app = await buildApp(t, testEnv(database))
+
+/** A Content-Security-Policy header as directive → sources, whatever its spacing. */
+function directives (header: unknown): Record<string, string[]> {
+  return Object.fromEntries(String(header).split(';').map((part) => part.trim().split(/\s+/)).filter(([name]) => name)
+    .map(([name, ...sources]) => [name, sources]))
+}
+
+const pagePolicy = {
+  'default-src': ["'none'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'none'"],
+  'frame-ancestors': ["'none'"]
+}
+
+t.test('the ReDoc bundle served at /redoc is the vendored release, byte for byte', async (t) => {
+  const record = await readFile(path.join(projectRoot, 'vendor', 'redoc', 'VERSION.md'), 'utf8')
+  const recorded = /^- sha256: ([0-9a-f]{64})$/m.exec(record)?.[1]
+  t.ok(recorded, 'vendor/redoc/VERSION.md records a sha256')
+  const bundle = await app.inject({ method: 'GET', url: '/redoc/redoc.standalone.js' })
+  t.equal(bundle.statusCode, 200)
+  t.equal(createHash('sha256').update(bundle.rawPayload).digest('hex'), recorded,
+    'the served bundle matches VERSION.md (refresh both with: bash scripts/vendor-redoc.sh [version])')
+})
+
+t.test('Swagger UI, its assets and its copy of the document carry the docs policy', async (t) => {
+  for (const url of ['/docs', '/docs/', '/docs/static/swagger-ui-bundle.js', '/docs/static/swagger-ui.css', '/docs/json']) {
+    const response = await app.inject({ method: 'GET', url })
+    t.equal(response.statusCode, 200, url)
+    t.same(directives(response.headers['content-security-policy']), pagePolicy, `${url}: only this server, inline styles and data: images`)
+  }
+})
+
+t.test('/redoc carries the docs policy plus blob: workers for its search', async (t) => {
+  const response = await app.inject({ method: 'GET', url: '/redoc' })
+  t.equal(response.statusCode, 200)
+  t.same(directives(response.headers['content-security-policy']), { ...pagePolicy, 'worker-src': ['blob:'] })
+})
