@@ -54,6 +54,13 @@ export async function readSchemaVersion (client: ClientBase, dir = migrationsDir
  */
 export async function migrate (client: ClientBase, target?: number, dir = migrationsDir): Promise<MigrationRun> {
   const postgrator = migrator(client, dir)
+  const files = await postgrator.getMigrations()
+  // Without its undo file a version would be skipped on the way down and stay recorded as applied.
+  const undoable = new Set(files.filter(({ action }) => action === 'undo').map(({ version }) => version))
+  const irreversible = files.find(({ version, action }) => action === 'do' && !undoable.has(version))
+  if (irreversible !== undefined) {
+    throw new Error(`${describeStep(irreversible)} has no undo file: add ${describeStep({ ...irreversible, action: 'undo' })}.sql`)
+  }
   const latest = await postgrator.getMaxVersion()
   if (target !== undefined && !(Number.isInteger(target) && target >= 0 && target <= latest)) {
     throw new Error(`cannot migrate to version ${target}: versions go from 0 to ${latest}`)

@@ -84,7 +84,7 @@ t.test('two migration runs at once: both succeed and the schema is applied once'
   t.same(rows.map((row) => Number(row.version)), [1])
 })
 
-t.test('a failing migration changes nothing and names itself', async (t) => {
+t.test('a failing migration changes nothing and names itself; every migration needs its undo', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'spinta-migrations-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   for (const file of ['001.do.create-users.sql', '001.undo.create-users.sql']) {
@@ -99,6 +99,9 @@ t.test('a failing migration changes nothing and names itself', async (t) => {
   t.notOk(await tableExists(client, 'users'))
   t.notOk(await tableExists(client, 'teams'))
   await t.rejects(migrate(client, 3, dir), /cannot migrate to version 3: versions go from 0 to 2/)
+
+  await rm(path.join(dir, '002.undo.add-teams.sql'))
+  await t.rejects(migrate(client, undefined, dir), /002\.do\.add-teams has no undo file: add 002\.undo\.add-teams\.sql/)
 })
 
 t.test('outside production the server applies pending migrations at start-up', async (t) => {
