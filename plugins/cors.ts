@@ -13,6 +13,8 @@ export default fp(async function corsPolicy (fastify) {
     credentials: true,
     // allowedHeaders is left unset: @fastify/cors then reflects Access-Control-Request-Headers.
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    maxAge: 600
+    maxAge: 600,
+    // An OPTIONS without Origin or Access-Control-Request-Method gets the same 204, not the plugin's text/plain 400.
+    strictPreflight: false
   })
-}, { name: 'cors', dependencies: ['config'] })
+}, { name: 'cors', dependencies: ['config', 'errors'] })

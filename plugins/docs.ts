@@ -81,4 +81,4 @@ export default fp(async function docs (fastify) {
   fastify.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {
     return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocBundle)
   })
-}, { name: 'docs', dependencies: ['config', 'security-headers'] })
+}, { name: 'docs', dependencies: ['config', 'errors', 'security-headers'] })

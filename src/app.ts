@@ -1,8 +1,11 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autoload from '@fastify/autoload'
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
 import { AccessLogController } from './logger.js'
+import { genReqId } from './request-id.js'
 
 export interface AppOptions {
   /** Variables to read instead of process.env and `.env`: tests pass their own. */
@@ -12,10 +15,26 @@ export interface AppOptions {
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 /** Server options shared by the production server and the tests, which build the app the same way. */
-export const serverOptions: FastifyServerOptions = {
-  requestIdHeader: 'x-request-id',
+export const serverOptions: FastifyHttpOptions<Server> = {
+  // genReqId reads X-Request-Id itself: Fastify's requestIdHeader would take any value unchecked.
+  requestIdHeader: false,
+  genReqId,
   logController: new AccessLogController({ requestIdLogLabel: 'requestId' }),
-  routerOptions: { ignoreTrailingSlash: true }
+  routerOptions: { ignoreTrailingSlash: true },
+  // Validation errors list every problem, not only the first (src/problem.ts shows at most 20).
+  ajv: { customOptions: { allErrors: true } },
+  frameworkErrors,
+  clientErrorHandler,
+  // Slow or oversized clients (README, "Limits and timeouts"). Fixed here: the server exists before the config is read.
+  requestTimeout: 30_000,
+  keepAliveTimeout: 72_000,
+  http: {
+    maxHeaderSize: 16_384,
+    headersTimeout: 10_000,
+    connectionsCheckingInterval: 2_000,
+    // Node would answer a missing Host with an empty 400; plugins/errors.ts answers it as a problem.
+    requireHostHeader: false
+  }
 }
 
 /**
