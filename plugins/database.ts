@@ -52,8 +52,18 @@ export default fp(async function database (fastify) {
   } catch (error) {
     throw new Error(`cannot reach PostgreSQL at ${target}: ${(error as Error).message}`)
   }
-  log.info({ database: target }, 'database connection checked')
+  log.info({ database: target, url: withoutPassword(connectionString) }, 'database connection checked')
 }, { name: 'database', dependencies: ['config'] })
+
+/** The connection URL for the log: a password, in the user part or a query parameter, becomes `***`. */
+function withoutPassword (connectionString: string): string {
+  const url = new URL(connectionString)
+  if (url.password !== '') url.password = '***'
+  for (const key of [...url.searchParams.keys()]) {
+    if (/password/i.test(key)) url.searchParams.set(key, '***')
+  }
+  return url.href
+}
 
 /** host:port/database for logs and errors: never the user or the password. */
 function describeDatabase (connectionString: string): string {

@@ -8,9 +8,18 @@ export const loggerOptions = {
       'req.headers.authorization',
       'req.headers.cookie',
       'res.headers["set-cookie"]',
+      'headers.authorization',
+      'headers.cookie',
+      '*.headers.authorization',
+      '*.headers.cookie',
+      'password',
       '*.password',
+      'DATABASE_URL',
       '*.DATABASE_URL',
-      '*.SECRET_KEY'
+      'SECRET_KEY',
+      '*.SECRET_KEY',
+      'connectionString',
+      '*.connectionString'
     ],
     censor: '[redacted]'
   }
