@@ -1,0 +1,102 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import config from '../../plugins/config.js'
+import { captureLogs, type Env } from '../helper.js'
+import { SECRET_KEY_PLACEHOLDER, type Config } from '../../src/config.js'
+import { loggerOptions } from '../../src/logger.js'
+
+const productionEnv: Env = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgresql://spinta:db-password@db.internal:5432/spinta',
+  SECRET_KEY: 'a-production-secret-key-of-40-characters!'
+}
+
+/** The config plugin alone, as the app registers it, on the given environment. */
+async function loadConfig (env: Env, logs?: ReturnType<typeof captureLogs>): Promise<Config> {
+  const app = Fastify({ logger: logs === undefined ? false : { ...loggerOptions, stream: logs.stream } })
+  app.register(config, { env })
+  try {
+    await app.ready()
+    return app.config
+  } finally {
+    await app.close()
+  }
+}
+
+t.test('defaults: PORT 8000, HOST 127.0.0.1, APP_NAME, ALGORITHM, DEBUG off, CORS origins, body limit', async (t) => {
+  const settings = await loadConfig({})
+  t.equal(settings.PORT, 8000)
+  t.equal(settings.HOST, '127.0.0.1')
+  t.equal(settings.APP_NAME, 'Spinta Backend')
+  t.equal(settings.ALGORITHM, 'HS256')
+  t.equal(settings.DEBUG, false)
+  t.same(settings.CORS_ORIGINS, ['http://localhost:3000', 'http://localhost:8080'])
+  t.equal(settings.BODY_LIMIT_BYTES, 1_048_576)
+})
+
+t.test('DEBUG accepts true/false/1/0 in any letter case', async (t) => {
+  for (const [value, expected] of [['true', true], ['True', true], ['1', true], ['false', false], ['False', false], ['0', false]] as const) {
+    t.equal((await loadConfig({ DEBUG: value })).DEBUG, expected, `DEBUG=${value}`)
+  }
+})
+
+t.test('DEBUG=maybe stops start-up naming DEBUG', async (t) => {
+  await t.rejects(loadConfig({ DEBUG: 'maybe' }), /DEBUG must be one of true, false, 1, 0/)
+})
+
+t.test('CORS_ORIGINS entries are trimmed, and one that is not an http(s) origin is named', async (t) => {
+  const settings = await loadConfig({ CORS_ORIGINS: ' http://localhost:3000 ,https://app.spinta.example, ' })
+  t.same(settings.CORS_ORIGINS, ['http://localhost:3000', 'https://app.spinta.example'])
+  await t.rejects(loadConfig({ CORS_ORIGINS: 'https://ok.example, ftp://files.example' }), /CORS_ORIGINS has "ftp:\/\/files\.example"/)
+  await t.rejects(loadConfig({ CORS_ORIGINS: 'https://app.example/path' }), /CORS_ORIGINS has "https:\/\/app\.example\/path"/)
+})
+
+t.test('DATABASE_URL: postgres:// and postgresql:// are accepted, other schemes refused naming it', async (t) => {
+  t.equal((await loadConfig({ DATABASE_URL: 'postgres://u:p@h:5432/d' })).DATABASE_URL, 'postgres://u:p@h:5432/d')
+  t.equal((await loadConfig({ DATABASE_URL: 'postgresql://u:p@h/d?sslmode=require' })).DATABASE_URL, 'postgresql://u:p@h/d?sslmode=require')
+  const refusal: Error = await loadConfig({ DATABASE_URL: 'mysql://u:mysql-password@h/d' }).then(() => t.fail('mysql:// was accepted'), (error) => error)
+  t.match(refusal.message, /DATABASE_URL/)
+  t.notMatch(refusal.message, /mysql-password/, 'the refusal does not print the password')
+})
+
+t.test('BODY_LIMIT_BYTES must be a positive whole number', async (t) => {
+  t.equal((await loadConfig({ BODY_LIMIT_BYTES: '2048' })).BODY_LIMIT_BYTES, 2048)
+  await t.rejects(loadConfig({ BODY_LIMIT_BYTES: '0' }), /BODY_LIMIT_BYTES/)
+  await t.rejects(loadConfig({ BODY_LIMIT_BYTES: '1MB' }), /BODY_LIMIT_BYTES/)
+})
+
+t.test('production starts with a database URL, a long secret key and explicit origins', async (t) => {
+  const settings = await loadConfig(productionEnv)
+  t.equal(settings.NODE_ENV, 'production')
+})
+
+t.test('production without DATABASE_URL or SECRET_KEY stops naming the variable', async (t) => {
+  await t.rejects(loadConfig({ ...productionEnv, DATABASE_URL: undefined }), /DATABASE_URL is required when NODE_ENV=production/)
+  await t.rejects(loadConfig({ ...productionEnv, SECRET_KEY: undefined }), /SECRET_KEY is required when NODE_ENV=production/)
+})
+
+t.test('production refuses a SECRET_KEY under 32 characters or the .env.example placeholder', async (t) => {
+  await t.rejects(loadConfig({ ...productionEnv, SECRET_KEY: 'x'.repeat(31) }), /SECRET_KEY must be at least 32 characters/)
+  t.equal((await loadConfig({ ...productionEnv, SECRET_KEY: 'x'.repeat(32) })).SECRET_KEY, 'x'.repeat(32), '32 characters are enough')
+  await t.rejects(loadConfig({ ...productionEnv, SECRET_KEY: SECRET_KEY_PLACEHOLDER }), /SECRET_KEY must not be the placeholder from \.env\.example/)
+})
+
+t.test('production refuses * in CORS_ORIGINS, which development allows', async (t) => {
+  await t.rejects(loadConfig({ ...productionEnv, CORS_ORIGINS: 'https://app.example,*' }), /CORS_ORIGINS must not contain \*/)
+  t.same((await loadConfig({ CORS_ORIGINS: '*' })).CORS_ORIGINS, ['*'])
+})
+
+t.test('DEBUG=true in production starts, with a warning in the log', async (t) => {
+  const logs = captureLogs()
+  const settings = await loadConfig({ ...productionEnv, DEBUG: 'true' }, logs)
+  t.equal(settings.DEBUG, true)
+  const warning = logs.lines.find((line) => line.level === 40 && /DEBUG=true/.test(String(line.msg)))
+  t.ok(warning, 'a warning names DEBUG=true')
+  t.notMatch(logs.text(), /db-password|a-production-secret-key/, 'the log shows neither secret')
+})
+
+t.test('DEBUG=true outside production gives no production warning', async (t) => {
+  const logs = captureLogs()
+  await loadConfig({ DEBUG: 'true', SECRET_KEY: 'x'.repeat(32) }, logs)
+  t.notOk(logs.lines.some((line) => /DEBUG=true/.test(String(line.msg))))
+})
