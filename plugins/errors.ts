@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { problem, problemFromError, problemResponse, requestPath, sendProblem } from '../src/problem.js'
+import { databaseRefusal, problem, problemFromError, problemResponse, requestPath, sendProblem } from '../src/problem.js'
 
 /**
  * Every error, and every unknown route, is answered as RFC 9457 problem details (src/problem.ts).
@@ -13,6 +13,7 @@ export default fp(async function errors (fastify) {
   fastify.setErrorHandler(function handleError (error, request, reply) {
     const body = problemFromError(error, request, exposeInternals)
     if (body.status >= 500) request.log.error({ err: error }, 'request failed')
+    else if (databaseRefusal(error) !== undefined) request.log.warn({ err: error }, 'the database refused a value the route should have validated')
     else request.log.debug({ code: (error as { code?: unknown }).code, detail: body.detail }, 'request rejected')
     // http-errors style headers (Allow, WWW-Authenticate, ...) belong to the answer.
     const { headers } = error as { headers?: unknown }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import pg from 'pg'
 
 /** RFC 9457 problem details: the one shape of every error response. */
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json'
@@ -102,6 +103,8 @@ const GENERIC_SERVER_DETAIL = 'The server failed to complete this request; the r
 export function problemFromError (thrown: unknown, request: FastifyRequest, exposeInternals: boolean): Problem {
   // Anything may be thrown; only an object can say more than "server error".
   const error = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as FastifyError
+  const refusal = databaseRefusal(thrown)
+  if (refusal !== undefined) return problem({ status: 400, detail: refusal, requestId: request.id, url: request.url })
   const status = statusOf(error)
   const base = { status, requestId: request.id, url: request.url }
   if (status >= 500) {
@@ -116,6 +119,18 @@ export function problemFromError (thrown: unknown, request: FastifyRequest, expo
   }
   const message = typeof error.message === 'string' && error.message !== '' ? error.message : undefined
   return problem({ ...base, detail: clientDetail(error, request) ?? message ?? STATUS_CODES[status] ?? 'Error' })
+}
+
+/**
+ * PostgreSQL's data exceptions (SQLSTATE class 22: a NUL in text, a malformed uuid, a number out of
+ * range, a string too long) are caused by a value from the request that the route did not refuse
+ * itself: a 400, not a server failure. The message, which may quote the value, stays in the log.
+ */
+export function databaseRefusal (thrown: unknown): string | undefined {
+  if (!(thrown instanceof pg.DatabaseError) || !thrown.code?.startsWith('22')) return undefined
+  return thrown.code === '22021' || thrown.code === '22P05'
+    ? 'The request contains text the database cannot store, such as a NUL character'
+    : 'The request contains a value the database cannot accept: malformed, too long or out of range'
 }
 
 function clientDetail (error: FastifyError, request: FastifyRequest): string | undefined {

@@ -29,6 +29,29 @@ t.test('DEBUG=true shows the database error message in the 500 problem', async (
   t.equal(response.json().detail, 'relation "no_such_table" does not exist')
 })
 
+t.test('a value the database refuses (a NUL in text, a malformed uuid) is a 400 problem, logged as a warning', async (t) => {
+  const logs = captureLogs()
+  const app = await buildApp(t, testEnv(database), {
+    logs,
+    extend (fastify) {
+      fastify.post('/echo-text', async (request) => fastify.pg.query('SELECT $1::text AS value', [(request.body as { value: string }).value]))
+      fastify.get('/player/:id', async (request) => fastify.pg.query('SELECT $1::uuid AS id', [(request.params as { id: string }).id]))
+    }
+  })
+  const nul = await app.inject({ method: 'POST', url: '/echo-text', payload: { value: 'Ana\u0000Coach' } })
+  t.equal(nul.statusCode, 400)
+  t.same(problemIssues(nul, '/echo-text'), [])
+  t.equal(nul.json().detail, 'The request contains text the database cannot store, such as a NUL character')
+
+  const uuid = await app.inject({ method: 'GET', url: '/player/not-a-uuid' })
+  t.equal(uuid.statusCode, 400)
+  t.equal(uuid.json().detail, 'The request contains a value the database cannot accept: malformed, too long or out of range')
+  t.notMatch(uuid.body, /invalid input syntax|type uuid/, 'the database message, which quotes the value, stays in the log')
+
+  const warning = logs.lines.find((line) => line.requestId === uuid.json().requestId && line.level === 40)
+  t.match(warning, { msg: 'the database refused a value the route should have validated', err: { code: '22P02' } })
+})
+
 t.test('routes that plugins add (the docs) answer their errors as problems too', async (t) => {
   const app = await buildApp(t, testEnv(database))
   const forbidden = await app.inject({ method: 'GET', url: '/docs/static/%00' })
