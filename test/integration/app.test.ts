@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
@@ -121,10 +122,17 @@ t.test('a handler that throws inside a transaction still gives its client back',
       })
     }
   })
+  let checkedOut = 0
+  app.pg.pool.on('acquire', () => { checkedOut++ })
+  app.pg.pool.on('release', () => { checkedOut-- })
+  // Ten rounds of two failing requests each: a leak would exhaust the pool of three.
   for (let i = 0; i < 10; i++) {
     t.equal((await app.inject({ method: 'GET', url: '/fails-midway' })).statusCode, 500)
     t.equal((await app.inject({ method: 'GET', url: '/request-client' })).statusCode, 500)
   }
+  // pg.transact answers before its ROLLBACK has finished; the client comes back right after.
+  const stillCheckedOut = () => checkedOut > 0
+  while (stillCheckedOut()) await once(app.pg.pool, 'release')
   t.equal(app.pg.pool.waitingCount, 0)
   t.equal(app.pg.pool.idleCount, app.pg.pool.totalCount, 'every client is back in the pool')
   t.same((await app.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'connected' })
