@@ -10,7 +10,7 @@ import { PROBLEM_MEDIA_TYPE, problem, problemFromError, sendProblem } from './pr
  */
 export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = function frameworkErrors (error, request, reply) {
   const body = problemFromError(error, request, false)
-  request.log.info({ code: error.code, status: body.status }, 'request rejected before routing')
+  request.log[body.status >= 500 ? 'error' : 'info']({ code: error.code, status: body.status }, 'request rejected before routing')
   sendProblem(reply, body)
 }
 

@@ -45,7 +45,7 @@ export const problemResponse = {
 
 const MAX_LISTED_ERRORS = 20
 
-export interface ProblemInit {
+interface ProblemInit {
   status: number
   detail: string
   requestId: string
@@ -82,7 +82,7 @@ export function sendProblem (reply: FastifyReply, body: Problem): FastifyReply {
 }
 
 /** The status an error asks for; anything else is a server error. */
-export function statusOf (error: Partial<FastifyError>): number {
+function statusOf (error: Partial<FastifyError>): number {
   const status = error.statusCode
   return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500
 }
