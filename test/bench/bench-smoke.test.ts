@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import type { Report } from '../../bench/report.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+// The whole of `npm run bench` (build, database, three processes, autocannon, tables, JSON), kept
+// short: one second per run at ten connections. Its figures are not checked, only that it works.
+t.test('npm run bench builds, measures both routes on all three servers, prints the tables and writes the JSON', async (t) => {
+  const out = await mkdtemp(path.join(tmpdir(), 'spinta-bench-smoke-'))
+  t.teardown(() => rm(out, { recursive: true, force: true }))
+  const { DATABASE_URL: _external, ...env } = process.env
+  const args = ['run', 'bench', '--', '--duration', '1', '--warmup', '0', '--connections', '10', '--startups', '1', '--settle', '0', '--out', out]
+  const child = spawn('npm', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  t.equal(code, 0, stderr.slice(-2000))
+
+  t.match(stdout, '| route | server | connections | req/s | p50 ms | p99 ms | errors + non-2xx | vs baseline |')
+  t.match(stdout, /\| GET \/api\/health \| API, production defaults \(LOG_LEVEL=info\) \| 10 \|/)
+  t.match(stdout, '| target (API with production defaults) | measured | met |')
+
+  const [file] = (await readdir(out)).filter((name) => name.endsWith('.json'))
+  t.ok(file, 'a JSON file in --out')
+  const report = JSON.parse(await readFile(path.join(out, file ?? ''), 'utf8')) as Report
+  t.same(report.servers.map((server) => server.name), ['baseline', 'api', 'api-quiet'])
+  t.equal(report.runs.length, 6, 'two routes on three servers')
+  for (const run of report.runs) {
+    t.ok(run.requests > 0, `${run.server} answered GET ${run.route}`)
+    t.equal(run.errors + run.non2xx, 0, `${run.server} GET ${run.route} without errors`)
+  }
+  for (const server of report.servers) {
+    t.ok(server.idleRssMb > 0 && server.peakRssMb >= server.idleRssMb && server.startToFirstAnswerMs > 0, `${server.name} memory and start-up measured`)
+  }
+
+  // The default production logging writes one access line per request; LOG_LEVEL=warn writes none.
+  const answered = (name: string) => report.runs.filter((run) => run.server === name).reduce((sum, run) => sum + run.requests, 0)
+  const logLines = (name: string) => report.servers.find((server) => server.name === name)?.logLines ?? 0
+  t.ok(logLines('api') >= answered('api'), 'the API logged every request')
+  t.ok(logLines('api-quiet') < answered('api-quiet'), 'at LOG_LEVEL=warn it did not')
+  t.ok(report.targets.length > 0, 'the targets are evaluated')
+})
