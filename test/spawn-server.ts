@@ -16,15 +16,21 @@ export interface SpawnedServer {
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
+/** What the test runner's loaders need in a child: TypeScript and coverage settings, nothing of the app's. */
+function testRunnerEnv (): Env {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => /^(TS_NODE_|_TAPJS_|TAP_|NODE_V8_COVERAGE$)/.test(name)))
+}
+
 /**
  * Runs src/server.ts as production does, in its own process, from an empty working directory so
- * no developer's `.env` is read. Only the given variables (plus PATH) reach it.
+ * no developer's `.env` is read. Only the given variables (plus PATH and the runner's) reach it.
  */
 export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env): Promise<SpawnedServer> {
   const cwd = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), serverEntry], {
+  // The test runner's own loaders (TypeScript, coverage) load the server too, so its coverage counts.
+  const child = spawn(process.execPath, [...process.execArgv, serverEntry], {
     cwd,
-    env: { PATH: process.env.PATH, FASTIFY_AUTOLOAD_TYPESCRIPT: '1', PORT: '0', ...env },
+    env: { ...testRunnerEnv(), PATH: process.env.PATH, FASTIFY_AUTOLOAD_TYPESCRIPT: '1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
