@@ -7,6 +7,8 @@ export interface RunResult {
   /** Mean of autocannon's per-second samples. */
   requestsPerSecond: number
   requests: number
+  /** CPU time the server process used per answer: steadier than req/s when other work shares the machine. */
+  cpuMicrosPerRequest: number
   p50Ms: number
   p99Ms: number
   maxMs: number
@@ -133,7 +135,7 @@ export function markdownTable (report: Report): string {
   const most = Math.max(...options.connections)
 
   const throughput = table(
-    ['route', 'server', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'errors + non-2xx', 'vs baseline'],
+    ['route', 'server', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'errors + non-2xx', 'vs baseline', 'server CPU µs/req'],
     runs.map((run) => [
       `GET ${run.route}`,
       label(run.server),
@@ -142,7 +144,8 @@ export function markdownTable (report: Report): string {
       String(run.p50Ms),
       String(run.p99Ms),
       String(run.errors + run.non2xx) + (run.timeouts > 0 ? ` (${run.timeouts} stalls)` : ''),
-      run.server === BASELINE ? '1.00' : ratio(runs, run).toFixed(2)
+      run.server === BASELINE ? '1.00' : ratio(runs, run).toFixed(2),
+      String(run.cpuMicrosPerRequest)
     ])
   )
 

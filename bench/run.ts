@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: the built API against a raw node:http baseline (bench/baseline-server.js), in
- * the same run, on the same PostgreSQL. Each server runs in its own process and autocannon in a
- * third, so the load generator never shares an event loop with what it measures. Prints Markdown
- * tables (README, "Performance") and writes every figure as JSON into --out.
+ * the same run, on the same PostgreSQL. Each server runs in its own process and autocannon in
+ * another (one for the warm-up, one for the measurement), so the load generator never shares an
+ * event loop with what it measures. Prints Markdown tables (README, "Performance") and writes
+ * every figure as JSON into --out.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import http from 'node:http'
@@ -63,6 +64,7 @@ const options = {
   settle: count('settle', flags.settle, 0)
 }
 const routes = ['/', '/api/health']
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
 const maxConnections = Math.max(...options.connections)
 
 interface ServerSpec {
@@ -168,7 +170,10 @@ async function main (): Promise<void> {
         const server = running.get(spec.name)!
         log(`${spec.name} GET ${route} at ${connections} connections`)
         const watch = connections === maxConnections ? watchMemory(server.pid) : undefined
-        const result = await autocannon(server.url + route, connections)
+        if (options.warmup > 0) await autocannon(server.url + route, connections, options.warmup)
+        const cpuBefore = await readCpuSeconds(server.pid)
+        const result = await autocannon(server.url + route, connections, options.duration)
+        const cpuSeconds = await readCpuSeconds(server.pid) - cpuBefore
         const watched = await watch?.stop()
         const memory = await readMemory(server.pid)
         const summary = results.get(spec.name)!
@@ -183,6 +188,7 @@ async function main (): Promise<void> {
           connections,
           requestsPerSecond: result.requests.average,
           requests: result.requests.total,
+          cpuMicrosPerRequest: Math.round(cpuSeconds * 1e6 / Math.max(1, result.requests.total + result.non2xx)),
           p50Ms: result.latency.p50,
           p99Ms: result.latency.p99,
           maxMs: result.latency.max,
@@ -291,13 +297,11 @@ interface AutocannonResult {
   statusCodeStats: Record<string, { count: number }>
 }
 
-/** One autocannon process: warm-up, then the measurement; its JSON result is the last line it prints. */
-async function autocannon (url: string, connections: number): Promise<AutocannonResult> {
+/** One autocannon process, in its own process as the servers are in theirs. */
+async function autocannon (url: string, connections: number, seconds: number): Promise<AutocannonResult> {
   const bin = fileURLToPath(import.meta.resolve('autocannon/autocannon.js'))
-  const warmup = options.warmup > 0 ? ['--warmup', '[', '-c', String(connections), '-d', String(options.warmup), ']'] : []
-  const output = await runToEnd(process.execPath, [bin, '--json', '-c', String(connections), '-d', String(options.duration), ...warmup, url])
-  const lastLine = output.trim().split('\n').at(-1) ?? ''
-  return JSON.parse(lastLine) as AutocannonResult
+  const output = await runToEnd(process.execPath, [bin, '--json', '-c', String(connections), '-d', String(seconds), url])
+  return JSON.parse(output) as AutocannonResult
 }
 
 /** Runs a command to completion and returns its stdout; a non-zero exit throws with its stderr. */
@@ -314,6 +318,13 @@ function runToEnd (command: string, args: string[], env: Record<string, string> 
       else reject(new Error(`${path.basename(args[0] ?? command)} exited with ${code}: ${stderr.trim() || stdout.trim()}`))
     })
   })
+}
+
+/** CPU time a process has used, user and system, in seconds (/proc/<pid>/stat fields 14 and 15). */
+async function readCpuSeconds (pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks
 }
 
 /** VmRSS (resident now) and VmHWM (the most ever resident) of a process, in MB. */

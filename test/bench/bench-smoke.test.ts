@@ -23,7 +23,7 @@ t.test('npm run bench builds, measures both routes on all three servers, prints 
   const code = await new Promise((resolve) => child.once('exit', resolve))
   t.equal(code, 0, stderr.slice(-2000))
 
-  t.match(stdout, '| route | server | connections | req/s | p50 ms | p99 ms | errors + non-2xx | vs baseline |')
+  t.match(stdout, '| route | server | connections | req/s | p50 ms | p99 ms | errors + non-2xx | vs baseline | server CPU µs/req |')
   t.match(stdout, /\| GET \/api\/health \| API, production defaults \(LOG_LEVEL=info\) \| 10 \|/)
   t.match(stdout, '| target (API with production defaults) | measured | met |')
 
