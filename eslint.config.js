@@ -1,6 +1,7 @@
-import neostandard from 'neostandard'
+import neostandard, { resolveIgnoresFromGitignore } from 'neostandard'
 
 export default neostandard({
   ts: true,
-  ignores: ['dist/**', 'coverage/**', '.tap/**', '.data/**', 'vendor/**', 'node_modules/**']
+  // Whatever git ignores (build output, test artifacts, data) plus the vendored ReDoc bundle.
+  ignores: [...resolveIgnoresFromGitignore(), 'vendor/**']
 })
