@@ -6,6 +6,7 @@ import cors from '@fastify/cors'
  * requested header is allowed (the seed's allow_methods/allow_headers "*"); other origins get no
  * Access-Control-Allow-Origin. `*` (refused in production) reflects any origin.
  */
+// After security-headers: preflights are answered in @fastify/cors's own hook and carry helmet's headers too.
 export default fp(async function corsPolicy (fastify) {
   const origins = fastify.config.CORS_ORIGINS
   await fastify.register(cors, {
@@ -17,4 +18,4 @@ export default fp(async function corsPolicy (fastify) {
     // An OPTIONS without Origin or Access-Control-Request-Method gets the same 204, not the plugin's text/plain 400.
     strictPreflight: false
   })
-}, { name: 'cors', dependencies: ['config', 'errors'] })
+}, { name: 'cors', dependencies: ['config', 'errors', 'security-headers'] })

@@ -5,6 +5,7 @@ const Welcome = Type.Object({
   docs: Type.String({ description: 'Swagger UI' }),
   redoc: Type.String({ description: 'ReDoc' })
 }, {
+  description: 'A welcome and where to read the API documentation',
   examples: [{ message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' }]
 })
 

@@ -9,6 +9,7 @@ const Health = Type.Object({
     description: '`connected` when `SELECT 1` succeeded on a pooled connection'
   })
 }, {
+  description: 'The API answers; whether the database did',
   examples: [{ status: 'healthy', database: 'connected' }, { status: 'healthy', database: 'disconnected' }]
 })
 

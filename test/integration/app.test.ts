@@ -87,6 +87,7 @@ t.test('CORS: allowed origins are echoed with credentials, others get nothing', 
   t.equal(preflight.headers['access-control-allow-credentials'], 'true')
   t.match(preflight.headers['access-control-allow-methods'], /DELETE/)
   t.match(preflight.headers['access-control-allow-headers'], /X-Custom-Header, Authorization/)
+  t.equal(preflight.headers['x-content-type-options'], 'nosniff', 'preflights carry the security headers too')
 
   const deniedPreflight = await app.inject({
     method: 'OPTIONS',

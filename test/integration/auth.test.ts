@@ -93,6 +93,15 @@ t.test('registration refuses a taken email in any case, an invalid email and a s
   const blankName = await register(app, { ...newAccount(), full_name: '   ' })
   t.equal(blankName.statusCode, 400)
 
+  for (const fullName of ['Ana\u0000Coach', 'Ana\u0000']) {
+    const nul = await register(app, { ...newAccount(), full_name: fullName })
+    t.equal(nul.statusCode, 400, 'a NUL character is refused by the schema, before the database')
+    t.match(nul.json().errors, [{ path: '/body/full_name' }])
+  }
+  const nulUsername = await requestToken(app, 'ana\u0000@example.com', 'correct horse battery')
+  t.equal(nulUsername.statusCode, 400)
+  t.match(nulUsername.json().errors, [{ path: '/body/username' }])
+
   t.equal((await register(app, { ...newAccount(), password: '8 chars!' })).statusCode, 201, 'eight characters are enough')
 })
 

@@ -5,7 +5,7 @@ import { httpError } from '../../../src/http-error.js'
 
 const TokenRequest = Type.Object({
   grant_type: Type.Optional(Type.Literal('password')),
-  username: Type.String({ minLength: 1, maxLength: 254, description: 'The account email' }),
+  username: Type.String({ minLength: 1, maxLength: 254, pattern: '^[^\\u0000]*$', description: 'The account email' }),
   password: Type.String({ minLength: 1, maxLength: 128 }),
   scope: Type.Optional(Type.String({ description: 'Ignored: tokens carry no scopes' }))
 }, {
