@@ -1,18 +1,7 @@
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import t from 'tap'
-import { chromium } from 'playwright-core'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
-
-// Debian's Chromium, driven by playwright-core, as in docs.test.ts.
-const executablePath = '/usr/bin/chromium'
-if (!existsSync(executablePath)) {
-  throw new Error(`${executablePath} is missing: this test drives a real Chromium. ` +
-    'Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu); .ci/run does this in CI.')
-}
+import { launchChromium } from './chromium.js'
 
 const account = { email: 'ana.coach@example.com', password: 'correct horse battery', full_name: 'Ana Coach' }
 
@@ -22,16 +11,7 @@ await app.listen({ host: '127.0.0.1', port: 0 })
 const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
 await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
 
-const profile = await mkdtemp(path.join(tmpdir(), 'spinta-chromium-'))
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-})
-t.teardown(async () => {
-  await browser.close()
-  await rm(profile, { recursive: true, force: true })
-})
+const browser = await launchChromium(t)
 
 async function openAuthorizeDialog () {
   const page = await browser.newPage()

@@ -1,23 +1,15 @@
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { chromium, type Request } from 'playwright-core'
+import type { Request } from 'playwright-core'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { launchChromium } from './chromium.js'
 import { projectRoot } from '../../src/project.js'
 
-// Debian's Chromium, driven by playwright-core: Playwright's own browser downloads need the internet.
-const executablePath = '/usr/bin/chromium'
 const screenshots = path.join(projectRoot, '.artifacts', 'browser')
 // ReDoc's footer shows a logo from its CDN; the docs policy refuses it and the page renders without it.
 const redocLogo = 'https://cdn.redoc.ly/redoc/logo-mini.svg'
-
-if (!existsSync(executablePath)) {
-  throw new Error(`${executablePath} is missing: this test drives a real Chromium. ` +
-    'Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu); .ci/run does this in CI.')
-}
 
 interface Violation { blockedURI: string, directive: string }
 
@@ -30,16 +22,7 @@ const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).jso
 const operations = Object.entries(document.paths as Record<string, Record<string, { operationId: string, summary: string, tags: string[] }>>)
   .flatMap(([route, item]) => Object.entries(item).map(([method, operation]) => ({ method: method.toUpperCase(), route, ...operation })))
 
-const profile = await mkdtemp(path.join(tmpdir(), 'spinta-chromium-'))
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-})
-t.teardown(async () => {
-  await browser.close()
-  await rm(profile, { recursive: true, force: true })
-})
+const browser = await launchChromium(t)
 await mkdir(screenshots, { recursive: true })
 
 // Every request the pages make; those that reached the network layer for another host are aborted there.
