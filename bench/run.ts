@@ -156,6 +156,7 @@ async function main (): Promise<void> {
       peakRssMb: 0,
       rssAfterLoadMb: 0,
       rssSettledMb: 0,
+      rssSettleSamplesMb: [],
       logLines: 0,
       logBytes: 0
     })
@@ -201,11 +202,14 @@ async function main (): Promise<void> {
     }
   }
 
-  // Memory once the load has stopped: it should stay at or below where the load left it.
-  await sleep(options.settle * 1000)
-  for (const spec of specs) {
-    const summary = results.get(spec.name)!
-    summary.rssSettledMb = (await readMemory(running.get(spec.name)!.pid)).rssMb
+  // Memory once the load has stopped, sampled every second: it should stop growing.
+  for (let second = 0; second <= options.settle; second++) {
+    if (second > 0) await sleep(1000)
+    for (const spec of specs) {
+      const summary = results.get(spec.name)!
+      summary.rssSettleSamplesMb.push((await readMemory(running.get(spec.name)!.pid)).rssMb)
+      summary.rssSettledMb = summary.rssSettleSamplesMb.at(-1)!
+    }
   }
   for (const spec of specs) await running.get(spec.name)!.stop()
   for (const spec of specs) {
