@@ -6,7 +6,7 @@ import cors from '@fastify/cors'
  * requested header is allowed (the seed's allow_methods/allow_headers "*"); other origins get no
  * Access-Control-Allow-Origin. `*` (refused in production) reflects any origin.
  */
-// After security-headers: preflights are answered in @fastify/cors's own hook and carry helmet's headers too.
+// After security-headers: preflights are answered in @fastify/cors's own hook and carry the security headers too.
 export default fp(async function corsPolicy (fastify) {
   const origins = fastify.config.CORS_ORIGINS
   await fastify.register(cors, {

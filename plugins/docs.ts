@@ -74,8 +74,7 @@ export default fp(async function docs (fastify) {
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
 
   const redocBundle = await readFile(redocBundlePath)
-  const redocHelmet = { contentSecurityPolicy: { useDefaults: false, directives: redocPolicy } }
-  fastify.get('/redoc', { schema: { hide: true }, helmet: redocHelmet }, async (_request, reply) => {
+  fastify.get('/redoc', { schema: { hide: true }, config: { contentSecurityPolicy: redocPolicy } }, async (_request, reply) => {
     return reply.type('text/html; charset=utf-8').send(redocPage)
   })
   fastify.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {

@@ -42,7 +42,8 @@ const columns = 'id, email, full_name, is_active, created_at'
  */
 export default fp(async function users (fastify) {
   const { pg } = fastify
-  const unknownUserHash = await hash(randomBytes(32).toString('base64url'))
+  // Made on first use, not at start-up: hashing takes tens of milliseconds.
+  let unknownUserHash: Promise<string> | undefined
 
   fastify.decorate('users', {
     async create ({ email, password, full_name: fullName }) {
@@ -61,7 +62,7 @@ export default fp(async function users (fastify) {
         [email]
       )
       const found = rows[0]
-      const matches = await verify(found?.password_hash ?? unknownUserHash, password)
+      const matches = await verify(found?.password_hash ?? await (unknownUserHash ??= hash(randomBytes(32).toString('base64url'))), password)
       if (found === undefined || !matches) return null
       const { password_hash: _hash, ...user } = found
       return user
