@@ -22,7 +22,9 @@ export default fp(async function shutdown (fastify) {
   fastify.addHook('preClose', async () => { begun = true })
   // Keep-alive connections would hold server.close() open until they idle out: once shutdown has
   // begun, each response closes its connection, so clients reconnect to another instance.
-  fastify.addHook('onSend', async (_request, reply) => {
+  // A callback hook: it runs on every response, and an async one costs a promise each time.
+  fastify.addHook('onSend', function closeConnectionsWhenShuttingDown (_request, reply, payload, done) {
     if (begun) reply.header('connection', 'close')
+    done(null, payload)
   })
 }, { name: 'shutdown' })

@@ -17,7 +17,7 @@ export interface SpawnedServer {
 }
 
 /** What the test runner's loaders need in a child: TypeScript and coverage settings, nothing of the app's. */
-function testRunnerEnv (): Env {
+export function testRunnerEnv (): Env {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => /^(TS_NODE_|_TAPJS_|TAP_|NODE_V8_COVERAGE$)/.test(name)))
 }
 

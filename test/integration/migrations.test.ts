@@ -5,6 +5,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import t from 'tap'
+import { testRunnerEnv } from '../spawn-server.js'
 import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
 import { migrate, migrationsDir, readSchemaVersion } from '../../src/migrate.js'
 import { projectRoot } from '../../src/project.js'
@@ -133,9 +134,10 @@ t.test('in production a schema newer than the release (after a rollback) is logg
 })
 
 const runCli = promisify(execFile)
-const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, ['--import', 'tsx', 'src/migrate-cli.ts', ...args], {
+// The test runner's own loaders run the CLI too, so its coverage merges with the rest.
+const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, [...process.execArgv, 'src/migrate-cli.ts', ...args], {
   cwd: projectRoot,
-  env: { PATH: process.env.PATH, NODE_ENV: 'development', ...env }
+  env: { ...testRunnerEnv(), PATH: process.env.PATH, NODE_ENV: 'development', ...env }
 })
 
 t.test('npm run migrate moves a DATABASE_URL to the latest version or to a given one', async (t) => {
