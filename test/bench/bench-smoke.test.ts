@@ -13,8 +13,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 t.test('npm run bench builds, measures both routes on all three servers, prints the tables and writes the JSON', async (t) => {
   const out = await mkdtemp(path.join(tmpdir(), 'spinta-bench-smoke-'))
   t.teardown(() => rm(out, { recursive: true, force: true }))
-  // Its own throwaway database, and no coverage collection: the benchmark is not product code.
-  const { DATABASE_URL: _external, NODE_V8_COVERAGE: _coverage, ...env } = process.env
+  // Its own throwaway database, and no coverage collection: the benchmark runs the code through
+  // another loader (tsx), whose coverage would not merge with the test runner's.
+  const { DATABASE_URL: _external, NODE_V8_COVERAGE: _coverage, ...inherited } = process.env
+  const env = { ...inherited, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
   const args = ['run', 'bench', '--', '--duration', '1', '--warmup', '0', '--connections', '10', '--startups', '1', '--settle', '0', '--out', out]
   const child = spawn('npm', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
