@@ -9,13 +9,12 @@ import { execFileSync, spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import http from 'node:http'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { startEmbeddedDatabase } from '../src/embedded-database.js'
+import { findFreePort, startEmbeddedDatabase } from '../src/embedded-database.js'
 import { evaluateTargets, markdownTable, type RunResult, type ServerResult } from './report.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -364,15 +363,6 @@ async function countLogLines (logPath: string): Promise<{ logLines: number, logB
 async function cpuModel (): Promise<string> {
   const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '')
   return /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown'
-}
-
-async function findFreePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port')
-  return address.port
 }
 
 function median (values: number[]): number {

@@ -104,7 +104,8 @@ async function exists (file: string): Promise<boolean> {
   return stat(file).then(() => true, () => false)
 }
 
-async function findFreePort (): Promise<number> {
+/** A TCP port nobody listens on at this moment, on the loopback interface. */
+export async function findFreePort (): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
   const address = server.address()
