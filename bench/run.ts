@@ -69,7 +69,8 @@ const maxConnections = Math.max(...options.connections)
 interface ServerSpec {
   name: string
   label: string
-  entry: string
+  /** node's arguments: options, then the script. */
+  args: string[]
   env: Record<string, string>
 }
 
@@ -124,10 +125,11 @@ async function main (): Promise<void> {
     DATABASE_URL: databaseUrl,
     SECRET_KEY: 'bench-secret-key-0123456789abcdef0123456789'
   }
+  const apiArgs = await startScriptArgs()
   const specs: ServerSpec[] = [
-    { name: 'baseline', label: 'baseline (node:http + pg)', entry: path.join(root, 'bench/baseline-server.js'), env: { DATABASE_URL: databaseUrl } },
-    { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', entry: path.join(root, 'dist/src/server.js'), env: apiEnv },
-    { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', entry: path.join(root, 'dist/src/server.js'), env: { ...apiEnv, LOG_LEVEL: 'warn' } }
+    { name: 'baseline', label: 'baseline (node:http + pg)', args: [path.join(root, 'bench/baseline-server.js')], env: { DATABASE_URL: databaseUrl } },
+    { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', args: apiArgs, env: apiEnv },
+    { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', args: apiArgs, env: { ...apiEnv, LOG_LEVEL: 'warn' } }
   ]
 
   // Start-up is timed one server at a time, so no start competes with another for the CPU.
@@ -245,12 +247,20 @@ async function main (): Promise<void> {
   process.stdout.write('\n' + markdownTable(report) + `\nJSON: ${path.relative(process.cwd(), outFile)}\n`)
 }
 
+/** The API runs as `npm start` runs it: node's options and script from package.json's start script. */
+async function startScriptArgs (): Promise<string[]> {
+  const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
+  const [command, ...args] = scripts.start.trim().split(/\s+/)
+  if (command !== 'node') throw new Error(`bench: expected the start script to run node, not "${scripts.start}"`)
+  return args.map((arg) => arg.startsWith('-') ? arg : path.join(root, arg))
+}
+
 /** Starts one server with stdout and stderr into a file, and times it from spawn to the first 200 on GET /. */
 async function startServer (spec: ServerSpec, cwd: string, logPath: string): Promise<{ server: RunningServer, firstAnswerMs: number }> {
   const port = await findFreePort()
   const logFile = await open(logPath, 'w')
   const started = performance.now()
-  const child = spawn(process.execPath, [spec.entry], {
+  const child = spawn(process.execPath, spec.args, {
     cwd,
     env: { PATH: process.env.PATH, ...spec.env, PORT: String(port) },
     stdio: ['ignore', logFile.fd, logFile.fd]

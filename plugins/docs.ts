@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
@@ -6,6 +8,12 @@ import swaggerUi from '@fastify/swagger-ui'
 import { packageVersion, projectRoot } from '../src/project.js'
 
 const redocBundlePath = path.join(projectRoot, 'vendor', 'redoc', 'redoc.standalone.js')
+
+/**
+ * Swagger UI's assets, named here rather than found by @fastify/swagger-ui from its own
+ * `__dirname`: that lets the production build bundle the plugin (scripts/build.ts).
+ */
+const swaggerUiAssets = path.join(path.dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui')), 'static')
 
 const redocPage = `<!DOCTYPE html>
 <html lang="en">
@@ -69,15 +77,22 @@ export default fp(async function docs (fastify) {
     }
   })
 
-  await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: swaggerUiPolicy })
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: swaggerUiPolicy,
+    baseDir: swaggerUiAssets,
+    logo: { type: 'image/svg+xml', content: await readFile(path.join(swaggerUiAssets, 'logo.svg')) }
+  })
 
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
 
-  const redocBundle = await readFile(redocBundlePath)
+  // Streamed from disk when asked for rather than held in memory: few visitors read the docs.
+  const { size: redocBundleSize } = await stat(redocBundlePath)
   fastify.get('/redoc', { schema: { hide: true }, config: { contentSecurityPolicy: redocPolicy } }, async (_request, reply) => {
     return reply.type('text/html; charset=utf-8').send(redocPage)
   })
   fastify.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {
-    return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocBundle)
+    return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400')
+      .header('content-length', redocBundleSize).send(createReadStream(redocBundlePath))
   })
 }, { name: 'docs', dependencies: ['config', 'errors', 'security-headers'] })

