@@ -28,4 +28,7 @@ closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger: server.log }, async ({ signal
   await server.close()
 })
 
-await server.listen({ host: server.config.HOST, port: server.config.PORT })
+// Node's default accept queue (511) overflowed when 1000 clients connected at once, and the kernel
+// dropped handshakes that clients retried only after 1-7 s (README, "Performance"). Linux caps it
+// at net.core.somaxconn.
+await server.listen({ host: server.config.HOST, port: server.config.PORT, backlog: 4096 })
