@@ -3,9 +3,10 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
-import { loggerOptions } from './logger.js'
+import { bufferedStdout, loggerOptions } from './logger.js'
 
-const server = Fastify({ ...serverOptions, logger: loggerOptions })
+const logStream = bufferedStdout()
+const server = Fastify({ ...serverOptions, logger: { ...loggerOptions, stream: logStream } })
 server.register(fp(app))
 
 try {
@@ -32,3 +33,5 @@ closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger: server.log }, async ({ signal
 // dropped handshakes that clients retried only after 1-7 s (README, "Performance"). Linux caps it
 // at net.core.somaxconn.
 await server.listen({ host: server.config.HOST, port: server.config.PORT, backlog: 4096 })
+// The start-up lines go out now, not with the next batch.
+logStream.flush()
