@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -71,6 +72,26 @@ t.test('SIGTERM: probes fail at once, in-flight requests complete, the process e
   const { code } = await server.exited
   t.equal(code, 0, server.stderr() + server.stdout().split('\n').filter((line) => /shut|clos|gave up|error/i.test(line)).join('\n'))
   t.ok(performance.now() - signalledAt < graceMs, 'within the grace period')
+})
+
+t.test('log lines reach stdout while the server runs, not only when it exits (the log is written in batches)', async (t) => {
+  const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey })
+  const base = await server.listening
+  const requestId = randomUUID()
+  t.equal((await fetch(`${base}/`, { headers: { 'x-request-id': requestId } })).status, 200)
+  // One access line is far less than a batch: it goes out with the periodic flush.
+  await new Promise<void>((resolve) => {
+    const check = () => {
+      if (!server.stdout().includes(requestId)) return
+      server.child.stdout?.off('data', check)
+      resolve()
+    }
+    server.child.stdout?.on('data', check)
+    check()
+  })
+  t.equal(server.child.exitCode, null, 'written while the server still runs')
+  server.child.kill('SIGTERM')
+  t.equal((await server.exited).code, 0)
 })
 
 t.test('a second signal exits at once', async (t) => {
