@@ -4,7 +4,7 @@
  * dist/plugins/*.js, dist/routes/**), so @fastify/autoload finds them exactly as it finds the
  * sources. Code they share, dependencies included, goes into a few chunks in dist/chunks/.
  * Node then reads a few dozen files at start-up instead of about a thousand (TypeBox alone is
- * 251 modules), which roughly halves start-up time and lowers idle memory (README, "Performance").
+ * 251 modules): start-up went from 1.1-1.4 s to about 0.8 s here (README, "Performance").
  * Type checking is `npm run typecheck`; esbuild only strips the types.
  */
 import { readdirSync } from 'node:fs'
