@@ -28,9 +28,9 @@ export const loggerOptions = {
 
 /**
  * The server's stdout, written in batches of at least 4 KiB, and at least once a second, instead
- * of one write(2) per line: with an access line per request, that write was the largest cost of a
- * request (README, "Performance"). pino writes out what is left when the process exits; a process
- * killed outright loses at most the last second of lines.
+ * of one write(2) per line, which with an access line per request is a system call per request
+ * (README, "Performance"). pino writes out what is left when the process exits; a process killed
+ * outright loses at most the last second of lines.
  */
 export function bufferedStdout (): ReturnType<typeof pino.destination> {
   const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 })
