@@ -65,8 +65,12 @@ const Readiness = Type.Object({
 const healthJson = <T>(schema: T, description: string) => ({ description, content: { [HEALTH_MEDIA_TYPE]: { schema } } })
 
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
-  // Probes must see the state of this instant, never a cached answer.
-  fastify.addHook('onRequest', async (_request, reply) => { reply.header('cache-control', 'no-store') })
+  // Probes must see the state of this instant, never a cached answer. A callback hook: an async
+  // one costs a promise on every probe.
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    reply.header('cache-control', 'no-store')
+    done()
+  })
 
   fastify.get('/health', {
     schema: {
