@@ -26,17 +26,38 @@ export const loggerOptions = {
   }
 } satisfies FastifyServerOptions['logger']
 
+/** pino's asynchronous destination (sonic-boom). */
+export type LogDestination = ReturnType<typeof pino.destination>
+
+/** How much unwritten log output the server holds before it drops lines (README, "Log output"). */
+const maxBufferedLogBytes = 16 * 1024 * 1024
+
 /**
  * The server's stdout, written in batches of at least 4 KiB, and at least once a second, instead
  * of one write(2) per line, which with an access line per request is a system call per request
  * (README, "Performance"). pino writes out what is left when the process exits; a process killed
- * outright loses at most the last second of lines.
+ * outright loses at most the last second of lines. If stdout stops taking lines (a stuck log
+ * collector), the buffer stops at `maxBufferedLogBytes` and further lines are dropped: memory stays
+ * bounded and requests are never held up by logging. `warnOfDroppedLines` reports the loss.
  */
-export function bufferedStdout (): ReturnType<typeof pino.destination> {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 })
-  const timer = setInterval(() => stream.flush(), 1000).unref()
+export function bufferedStdout ({ fd = 1, maxBufferedBytes = maxBufferedLogBytes } = {}): LogDestination {
+  return pino.destination({ dest: fd, sync: false, minLength: 4096, periodicFlush: 1000, maxLength: maxBufferedBytes })
+}
+
+/**
+ * Once a second, a warning with the number of lines the buffer dropped since the last one. The
+ * warning is itself dropped while the buffer is still full, and then counted in the next.
+ */
+export function warnOfDroppedLines (stream: LogDestination, log: FastifyBaseLogger): void {
+  let dropped = 0
+  stream.on('drop', () => { dropped++ })
+  const timer = setInterval(() => {
+    if (dropped === 0) return
+    const droppedLines = dropped
+    dropped = 0
+    log.warn({ droppedLines }, 'log lines dropped: stdout is not taking them as fast as they are written')
+  }, 1000).unref()
   stream.once('close', () => clearInterval(timer))
-  return stream
 }
 
 /** pino's level values: the access line follows the level of the request's logger. */

@@ -3,10 +3,11 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
-import { bufferedStdout, loggerOptions } from './logger.js'
+import { bufferedStdout, loggerOptions, warnOfDroppedLines } from './logger.js'
 
 const logStream = bufferedStdout()
 const server = Fastify({ ...serverOptions, logger: { ...loggerOptions, stream: logStream } })
+warnOfDroppedLines(logStream, server.log)
 server.register(fp(app))
 
 try {
