@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyEnv from '@fastify/env'
-import type { Ajv } from 'ajv'
-import { addConfigKeywords, configSchema, productionProblems, type Config } from '../src/config.js'
+import { configAjv, configSchema, productionProblems, type Config } from '../src/config.js'
 import type { AppOptions } from '../src/app.js'
 
 declare module 'fastify' {
@@ -16,7 +15,7 @@ export default fp<AppOptions>(async function config (fastify, opts) {
     schema: configSchema,
     // Tests hand in their own environment; the real process reads `.env`, which real variables override.
     ...(opts.env === undefined ? { dotenv: true } : { env: false, data: opts.env }),
-    ajv: { customOptions: (ajv: Ajv) => addConfigKeywords(ajv) }
+    ajv: configAjv()
   })
 
   const { config: settings, log } = fastify

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { Ajv, SchemaValidateFunction } from 'ajv'
+import { Ajv, type SchemaValidateFunction } from 'ajv'
 
 /** `.env.example` ships this value; production refuses it. */
 export const SECRET_KEY_PLACEHOLDER = 'your-secret-key-here-change-this-in-production'
@@ -7,10 +7,23 @@ export const SECRET_KEY_PLACEHOLDER = 'your-secret-key-here-change-this-in-produ
 const FLAG_VALUES = new Map([['true', true], ['1', true], ['false', false], ['0', false]])
 
 /**
- * Environment values that are not plain JSON scalars are parsed by these ajv keywords,
- * so the whole configuration stays one schema and its type one `Static<>`.
+ * The Ajv instance @fastify/env reads the environment with: env-schema's own options (strings
+ * coerced to the schema's types, defaults filled in, unknown variables dropped, every problem
+ * reported) plus two keywords for values that are not plain JSON scalars, so the whole
+ * configuration stays one schema and its type one `Static<>`. It does not check the schema against
+ * JSON Schema's meta-schema, which costs each Ajv instance ~25 ms at start-up (README,
+ * "Performance"): this schema is fixed, and Ajv's strict mode still refuses unknown keywords.
  */
-export function addConfigKeywords (ajv: Ajv): Ajv {
+export function configAjv (): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    removeAdditional: true,
+    useDefaults: true,
+    coerceTypes: true,
+    allowUnionTypes: true,
+    addUsedSchema: false,
+    validateSchema: false
+  })
   ajv.addKeyword({ keyword: 'envFlag', modifying: true, errors: true, validate: parseFlag })
   ajv.addKeyword({ keyword: 'originList', modifying: true, errors: true, validate: parseOriginList })
   return ajv
