@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import Postgrator from 'postgrator'
 import type { ClientBase } from 'pg'
@@ -40,10 +41,27 @@ function migrator (client: ClientBase, dir: string): Postgrator {
   })
 }
 
-/** Reads the schema version without changing anything, not even creating postgrator's table. */
+/** The table where postgrator records applied versions: its default, which migrator() keeps. */
+const versionTable = 'schemaversion'
+
+/** postgrator's file names: version, action, an optional name. */
+const migrationFile = /^(\d+)\.(?:do|undo)(?:\..*)?\.sql$/
+
+/**
+ * Reads the schema version without changing anything, not even creating postgrator's table.
+ * A production server does this at every start, so it is two plain queries and a directory
+ * listing: postgrator's own check queries information_schema and reads and hashes every file,
+ * ~20 ms instead of ~3 (README, "Performance").
+ */
 export async function readSchemaVersion (client: ClientBase, dir = migrationsDir): Promise<SchemaVersion> {
-  const postgrator = migrator(client, dir)
-  return { current: await postgrator.getDatabaseVersion(), latest: await postgrator.getMaxVersion() }
+  const { rows: [table] } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [versionTable])
+  let current = 0
+  if (table.exists) {
+    const { rows: [recorded] } = await client.query<{ version: string | null }>(`SELECT max(version) AS version FROM ${versionTable}`)
+    current = Number(recorded.version ?? 0)
+  }
+  const versions = (await readdir(dir)).map((file) => Number(migrationFile.exec(file)?.[1] ?? 0))
+  return { current, latest: Math.max(0, ...versions) }
 }
 
 /**
