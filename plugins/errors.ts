@@ -8,7 +8,8 @@ import { databaseRefusal, problem, problemFromError, problemResponse, requestPat
  * plugins that add routes declare a dependency on this one.
  */
 export default fp(async function errors (fastify) {
-  const exposeInternals = fastify.config.DEBUG
+  // DEBUG=true in production logs more but never answers with internals (README, "Errors").
+  const exposeInternals = fastify.config.DEBUG && fastify.config.NODE_ENV !== 'production'
 
   fastify.setErrorHandler(function handleError (error, request, reply) {
     const body = problemFromError(error, request, exposeInternals)

@@ -29,6 +29,14 @@ t.test('DEBUG=true shows the database error message in the 500 problem', async (
   t.equal(response.json().detail, 'relation "no_such_table" does not exist')
 })
 
+t.test('DEBUG=true in production still hides the database error message', async (t) => {
+  const app = await buildApp(t, testEnv(database, { DEBUG: 'true', NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(32) }), { extend: failingQuery })
+  const response = await app.inject({ method: 'GET', url: '/broken-query' })
+  t.equal(response.statusCode, 500)
+  t.same(problemIssues(response), [])
+  t.notMatch(response.body, /no_such|relation/)
+})
+
 t.test('a value the database refuses (a NUL in text, a malformed uuid) is a 400 problem, logged as a warning', async (t) => {
   const logs = captureLogs()
   const app = await buildApp(t, testEnv(database), {
