@@ -1,4 +1,5 @@
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 
 /** pino options for the server: secrets are censored wherever they might be attached to a log line. */
@@ -27,7 +28,7 @@ export const loggerOptions = {
 } satisfies FastifyServerOptions['logger']
 
 /** pino's asynchronous destination (sonic-boom). */
-export type LogDestination = ReturnType<typeof pino.destination>
+type LogDestination = ReturnType<typeof pino.destination>
 
 /** How much unwritten log output the server holds before it drops lines (README, "Log output"). */
 const maxBufferedLogBytes = 16 * 1024 * 1024
@@ -45,19 +46,33 @@ export function bufferedStdout ({ fd = 1, maxBufferedBytes = maxBufferedLogBytes
 }
 
 /**
- * Once a second, a warning with the number of lines the buffer dropped since the last one. The
- * warning is itself dropped while the buffer is still full, and then counted in the next.
+ * A warning with the number of lines the buffer dropped, once a second has passed without drops:
+ * stdout is taking lines again, so the warning itself gets through.
  */
 export function warnOfDroppedLines (stream: LogDestination, log: FastifyBaseLogger): void {
   let dropped = 0
+  let droppedAtLastTick = 0
   stream.on('drop', () => { dropped++ })
   const timer = setInterval(() => {
-    if (dropped === 0) return
-    const droppedLines = dropped
+    if (dropped === 0 || dropped !== droppedAtLastTick) {
+      droppedAtLastTick = dropped
+      return
+    }
+    log.warn({ droppedLines: dropped }, 'log lines dropped: stdout was not taking them as fast as they were written')
     dropped = 0
-    log.warn({ droppedLines }, 'log lines dropped: stdout is not taking them as fast as they are written')
+    droppedAtLastTick = 0
   }, 1000).unref()
   stream.once('close', () => clearInterval(timer))
+}
+
+/**
+ * Writes out what is still buffered, waiting at most `timeoutMs`, then drops the rest. Without it
+ * pino writes the rest synchronously as the process exits, and a stdout that takes nothing (a stuck
+ * log collector) would keep the process from ever exiting.
+ */
+export async function flushLog (stream: LogDestination, timeoutMs: number): Promise<void> {
+  const flushed = new Promise<boolean>((resolve) => { stream.flush(() => resolve(true)) })
+  if (!await Promise.race([flushed, sleep(timeoutMs, false, { ref: false })])) stream.destroy()
 }
 
 /** pino's level values: the access line follows the level of the request's logger. */
