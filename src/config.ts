@@ -76,7 +76,7 @@ export const configSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: "the seed's pool of 5 plus 10 overflow" }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 1 }),
   DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ default: 30000, minimum: 1 }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'how long in-flight work may take after SIGTERM' }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'how long in-flight work may take once the listener closes, after SHUTDOWN_DELAY_MS' }),
   SHUTDOWN_DELAY_MS: Type.Integer({ default: 0, minimum: 0, description: 'readiness fails this long before the listener closes' }),
   LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: '0 turns the check off' }),
   LOAD_SHEDDING_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ default: 0, minimum: 0, maximum: 1, description: '0 turns the check off' }),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 
 /** What an incoming X-Request-Id may be to be kept: short, and safe in headers, logs and JSON. */
-export const REQUEST_ID_PATTERN = /^[\w.:+/=-]{1,128}$/
+const REQUEST_ID_PATTERN = /^[\w.:+/=-]{1,128}$/
 
 /**
  * The request id: the caller's X-Request-Id when well formed (so a proxy's or client's id follows

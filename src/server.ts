@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
-import { bufferedStdout, loggerOptions, warnOfDroppedLines } from './logger.js'
+import { bufferedStdout, flushLog, loggerOptions, warnOfDroppedLines } from './logger.js'
 
 const logStream = bufferedStdout()
 const server = Fastify({ ...serverOptions, logger: { ...loggerOptions, stream: logStream } })
@@ -12,27 +12,28 @@ server.register(fp(app))
 
 try {
   await server.ready()
+
+  const { SHUTDOWN_GRACE_MS, SHUTDOWN_DELAY_MS } = server.config
+  // A second signal exits at once; past the delay and the grace period close-with-grace exits non-zero.
+  closeWithGrace({ delay: SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS, logger: server.log }, async ({ signal, err }) => {
+    server.shutdown.begin()
+    if (err !== undefined) server.log.error({ err }, 'closing after an uncaught error')
+    else server.log.info({ signal }, 'shutting down')
+    // Readiness now fails; keep serving until load balancers have noticed and deregistered us.
+    if (signal !== undefined && SHUTDOWN_DELAY_MS > 0) await sleep(SHUTDOWN_DELAY_MS)
+    await server.close()
+    await flushLog(logStream, 1000)
+  })
+
+  // Node's default accept queue (511) overflowed when 1000 clients connected at once, and the kernel
+  // dropped handshakes that clients retried only after 1-7 s (README, "Performance"). Linux caps it
+  // at net.core.somaxconn.
+  await server.listen({ host: server.config.HOST, port: server.config.PORT, backlog: 4096 })
 } catch (error) {
   // One plain line on stderr: a start-up failure must be readable without a log viewer.
   process.stderr.write(`spinta-backend failed to start: ${(error as Error).message}\n`)
   await server.close().catch(() => {})
   process.exit(1)
 }
-
-const { SHUTDOWN_GRACE_MS, SHUTDOWN_DELAY_MS } = server.config
-// A second signal exits at once; past the grace period close-with-grace exits non-zero.
-closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger: server.log }, async ({ signal, err }) => {
-  server.shutdown.begin()
-  if (err !== undefined) server.log.error({ err }, 'closing after an uncaught error')
-  else server.log.info({ signal }, 'shutting down')
-  // Readiness now fails; keep serving until load balancers have noticed and deregistered us.
-  if (signal !== undefined && SHUTDOWN_DELAY_MS > 0) await sleep(SHUTDOWN_DELAY_MS)
-  await server.close()
-})
-
-// Node's default accept queue (511) overflowed when 1000 clients connected at once, and the kernel
-// dropped handshakes that clients retried only after 1-7 s (README, "Performance"). Linux caps it
-// at net.core.somaxconn.
-await server.listen({ host: server.config.HOST, port: server.config.PORT, backlog: 4096 })
 // The start-up lines go out now, not with the next batch.
 logStream.flush()

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
@@ -39,6 +40,18 @@ t.test('an unreachable DATABASE_URL exits non-zero in time, naming host, port an
   t.ok(elapsedMs < 10_000, `exited after ${Math.round(elapsedMs)} ms`)
   t.match(server.stderr(), `127.0.0.1:${closed.port}/spinta_db`)
   t.notMatch(server.stderr() + server.stdout(), /S3cret-Passw0rd/)
+})
+
+t.test('a port already in use exits non-zero with one line on stderr naming it', async (t) => {
+  const occupant = net.createServer()
+  await new Promise<void>((resolve) => occupant.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { occupant.close() })
+  const { port } = occupant.address() as net.AddressInfo
+  const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey, PORT: String(port) })
+  const { code } = await server.exited
+  t.equal(code, 1)
+  t.match(server.stderr(), `spinta-backend failed to start: listen EADDRINUSE: address already in use 127.0.0.1:${port}`)
+  t.notMatch(server.stderr(), /\n\s+at /, 'no stack trace')
 })
 
 t.test('SIGTERM: probes fail at once, in-flight requests complete, the process exits 0 within the grace period', async (t) => {
@@ -92,6 +105,23 @@ t.test('log lines reach stdout while the server runs, not only when it exits (th
   t.equal(server.child.exitCode, null, 'written while the server still runs')
   server.child.kill('SIGTERM')
   t.equal((await server.exited).code, 0)
+})
+
+t.test('a stdout nobody reads holds up neither requests nor the exit', async (t) => {
+  const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey })
+  const base = await server.listening
+  // Like a stuck log collector: from now on nothing is read from the server's stdout.
+  server.child.stdout?.pause()
+  const statuses: number[] = []
+  for (let batch = 0; batch < 100; batch++) {
+    const responses = await Promise.all(Array.from({ length: 50 }, () => fetch(`${base}/`)))
+    statuses.push(...responses.map((response) => response.status))
+    await Promise.all(responses.map((response) => response.arrayBuffer()))
+  }
+  t.ok(statuses.every((status) => status === 200), `${statuses.length} requests answered while stdout was not read`)
+  server.child.kill('SIGTERM')
+  const exit = await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 30_000, 'still running')).then(() => undefined)])
+  t.same(exit, { code: 0, signal: null }, 'exited 0 without waiting for stdout')
 })
 
 t.test('a second signal exits at once', async (t) => {
