@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyEnv from '@fastify/env'
-import { configAjv, configSchema, productionProblems, type Config } from '../src/config.js'
+import type { ErrorObject } from 'ajv'
+import { configAjv, configSchema, describeConfigErrors, productionProblems, type Config } from '../src/config.js'
 import type { AppOptions } from '../src/app.js'
 
 declare module 'fastify' {
@@ -11,12 +12,17 @@ declare module 'fastify' {
 }
 
 export default fp<AppOptions>(async function config (fastify, opts) {
-  await fastify.register(fastifyEnv, {
-    schema: configSchema,
-    // Tests hand in their own environment; the real process reads `.env`, which real variables override.
-    ...(opts.env === undefined ? { dotenv: true } : { env: false, data: opts.env }),
-    ajv: configAjv()
-  })
+  try {
+    await fastify.register(fastifyEnv, {
+      schema: configSchema,
+      // Tests hand in their own environment; the real process reads `.env`, which real variables override.
+      ...(opts.env === undefined ? { dotenv: true } : { env: false, data: opts.env }),
+      ajv: configAjv()
+    })
+  } catch (error) {
+    const { errors } = error as { errors?: ErrorObject[] }
+    throw errors === undefined ? error : new Error(describeConfigErrors(errors))
+  }
 
   const { config: settings, log } = fastify
   const problems = productionProblems(settings)

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Ajv, type SchemaValidateFunction } from 'ajv'
+import { Ajv, type ErrorObject, type SchemaValidateFunction } from 'ajv'
 
 /** `.env.example` ships this value; production refuses it. */
 export const SECRET_KEY_PLACEHOLDER = 'your-secret-key-here-change-this-in-production'
@@ -62,14 +62,23 @@ function isHttpOrigin (value: string): boolean {
   }
 }
 
+/**
+ * One of the given strings, as a JSON Schema enum: Ajv reports a wrong value once, with the values
+ * allowed (a union of literals gives one error per literal and none of the values).
+ */
+function oneOf<const Values extends readonly string[]> (values: Values, options: { default: Values[number], description?: string }) {
+  return Type.Unsafe<Values[number]>({ type: 'string', enum: values, ...options })
+}
+
 export const configSchema = Type.Object({
-  NODE_ENV: Type.String({ default: 'development', description: '`production` turns on the production guards' }),
+  // Any other value would be taken for development: a typo must not switch the production guards off.
+  NODE_ENV: oneOf(['development', 'test', 'production'], { default: 'development', description: '`production` turns on the production guards' }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   APP_NAME: Type.String({ default: 'Spinta Backend', minLength: 1 }),
   DEBUG: Type.Unsafe<boolean>({ envFlag: true, default: false }),
   SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  ALGORITHM: Type.Union([Type.Literal('HS256'), Type.Literal('HS384'), Type.Literal('HS512')], { default: 'HS256' }),
+  ALGORITHM: oneOf(['HS256', 'HS384', 'HS512'], { default: 'HS256' }),
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 30, minimum: 1 }),
   LOGIN_ATTEMPTS_PER_MINUTE: Type.Integer({ default: 5, minimum: 1, description: 'sign-in attempts per client IP and username' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
@@ -87,6 +96,16 @@ export const configSchema = Type.Object({
 })
 
 export type Config = Static<typeof configSchema>
+
+/** Ajv's errors for the environment as one line, each part naming its variable. */
+export function describeConfigErrors (errors: ErrorObject[]): string {
+  const parts = errors.map(({ instancePath, keyword, message, params }) => {
+    const variable = instancePath.slice(1)
+    if (keyword === 'enum') return `${variable} must be one of ${(params as { allowedValues: string[] }).allowedValues.join(', ')}`
+    return variable === '' ? String(message) : `${variable} ${message}`
+  })
+  return [...new Set(parts)].join('; ')
+}
 
 /** What `NODE_ENV=production` refuses to start with; each line names its variable. */
 export function productionProblems (config: Config): string[] {

@@ -40,6 +40,12 @@ t.test('DEBUG accepts true/false/1/0 in any letter case', async (t) => {
   }
 })
 
+t.test('a NODE_ENV or ALGORITHM outside its values stops start-up, naming the variable and the values', async (t) => {
+  await t.rejects(loadConfig({ ...productionEnv, NODE_ENV: 'prod' }), { message: 'NODE_ENV must be one of development, test, production' })
+  await t.rejects(loadConfig({ ALGORITHM: 'none' }), { message: 'ALGORITHM must be one of HS256, HS384, HS512' })
+  await t.rejects(loadConfig({ PORT: 'http', NODE_ENV: 'Production' }), { message: 'NODE_ENV must be one of development, test, production; PORT must be integer' })
+})
+
 t.test('DEBUG=maybe stops start-up naming DEBUG', async (t) => {
   await t.rejects(loadConfig({ DEBUG: 'maybe' }), /DEBUG must be one of true, false, 1, 0/)
 })
