@@ -2,9 +2,18 @@ import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyR
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 
+const logLevel = process.env.LOG_LEVEL ?? 'info'
+const logLevels = [...Object.keys(pino.levels.values), 'silent']
+
+/**
+ * Why LOG_LEVEL cannot be used, when it cannot. It is read from the environment before the config
+ * (the logger exists first), so it is checked here, and src/server.ts reports it like a config error.
+ */
+export const logLevelProblem = logLevels.includes(logLevel) ? undefined : `LOG_LEVEL must be one of ${logLevels.join(', ')}`
+
 /** pino options for the server: secrets are censored wherever they might be attached to a log line. */
 export const loggerOptions = {
-  level: process.env.LOG_LEVEL ?? 'info',
+  level: logLevelProblem === undefined ? logLevel : 'info',
   redact: {
     paths: [
       'req.headers.authorization',

@@ -3,8 +3,15 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
-import { bufferedStdout, flushLog, loggerOptions, warnOfDroppedLines } from './logger.js'
+import { bufferedStdout, flushLog, loggerOptions, logLevelProblem, warnOfDroppedLines } from './logger.js'
 
+/** One plain line on stderr: a start-up failure must be readable without a log viewer. */
+function exitBeforeStart (reason: string): never {
+  process.stderr.write(`spinta-backend failed to start: ${reason}\n`)
+  process.exit(1)
+}
+
+if (logLevelProblem !== undefined) exitBeforeStart(logLevelProblem)
 const logStream = bufferedStdout()
 const server = Fastify({ ...serverOptions, logger: { ...loggerOptions, stream: logStream } })
 warnOfDroppedLines(logStream, server.log)
@@ -30,10 +37,8 @@ try {
   // at net.core.somaxconn.
   await server.listen({ host: server.config.HOST, port: server.config.PORT, backlog: 4096 })
 } catch (error) {
-  // One plain line on stderr: a start-up failure must be readable without a log viewer.
-  process.stderr.write(`spinta-backend failed to start: ${(error as Error).message}\n`)
   await server.close().catch(() => {})
-  process.exit(1)
+  exitBeforeStart((error as Error).message)
 }
 // The start-up lines go out now, not with the next batch.
 logStream.flush()

@@ -17,7 +17,7 @@ t.test('each request is logged once, when it completes, as one line with its id,
   t.notMatch(logs.text(), /not-for-the-log/)
 })
 
-t.test('a logger level above info (LOG_LEVEL=warn) leaves out the access lines', async (t) => {
+t.test('a logger at warn level, as LOG_LEVEL=warn sets it, leaves out the access lines', async (t) => {
   const logs = captureLogs()
   const app = await buildApp(t, testEnv(database), { logs })
   app.log.level = 'warn'

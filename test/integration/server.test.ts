@@ -54,6 +54,13 @@ t.test('a port already in use exits non-zero with one line on stderr naming it',
   t.notMatch(server.stderr(), /\n\s+at /, 'no stack trace')
 })
 
+t.test('an unknown LOG_LEVEL exits non-zero with one line on stderr naming it and the levels', async (t) => {
+  const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey, LOG_LEVEL: 'verbose' })
+  t.equal((await server.exited).code, 1)
+  t.match(server.stderr(), 'spinta-backend failed to start: LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent\n')
+  t.notMatch(server.stderr(), /\n\s+at /, 'no stack trace')
+})
+
 t.test('SIGTERM: probes fail at once, in-flight requests complete, the process exits 0 within the grace period', async (t) => {
   const proxy = await startTcpProxy(database.port)
   t.teardown(() => proxy.close())
