@@ -41,12 +41,18 @@ export default fp(async function databaseCheck (fastify) {
   }
 
   fastify.decorate('checkDatabase', function checkDatabase () {
-    const time = new Date().toISOString()
+    const startedAt = Date.now()
     const started = performance.now()
     inFlight ??= probe().finally(() => { inFlight = undefined })
     let timer: NodeJS.Timeout | undefined
+    // The answer given up on is made when the deadline passes: it reports the time waited.
     const deadline = new Promise<DatabaseCheck>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs, { ok: false, responseTimeMs: elapsedSince(started), time, failure: `no answer within ${timeoutMs} ms` })
+      timer = setTimeout(() => resolve({
+        ok: false,
+        responseTimeMs: elapsedSince(started),
+        time: new Date(startedAt).toISOString(),
+        failure: `no answer within ${timeoutMs} ms`
+      }), timeoutMs)
     })
     return Promise.race([inFlight, deadline]).finally(() => clearTimeout(timer))
   })

@@ -117,7 +117,10 @@ t.test('black hole (TCP accepted, never answered): every answer still arrives in
       t.same(response.json(), { status: 'healthy', database: 'disconnected' })
     } else {
       t.equal(response.statusCode, 503)
-      assertFailureSafe(t, response.json())
+      const body = response.json()
+      assertFailureSafe(t, body)
+      const [probe] = body.checks['postgres:responseTime']
+      t.ok(probe.observedValue >= HEALTH_TIMEOUT_MS - 1 && probe.observedValue <= elapsedMs, `reports the ${probe.observedValue} ms it waited`)
     }
   }
   await proxy.forward()
