@@ -11,6 +11,16 @@ function exitBeforeStart (reason: string): never {
   process.exit(1)
 }
 
+/**
+ * A forced exit does not wait for stdout: pino writes what is buffered synchronously at exit, which
+ * a stdout that takes nothing would block forever. Up to a second of lines is lost; the reason
+ * goes to stderr.
+ */
+function abandonLog (reason: string): void {
+  process.stderr.write(`spinta-backend: ${reason}\n`)
+  logStream.destroy()
+}
+
 if (logLevelProblem !== undefined) exitBeforeStart(logLevelProblem)
 const logStream = bufferedStdout()
 const server = Fastify({ ...serverOptions, logger: { ...loggerOptions, stream: logStream } })
@@ -28,7 +38,12 @@ try {
 
   const { SHUTDOWN_GRACE_MS, SHUTDOWN_DELAY_MS } = server.config
   // A second signal exits at once; past the delay and the grace period close-with-grace exits non-zero.
-  closeWithGrace({ delay: SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS, logger: server.log }, async ({ signal, err }) => {
+  closeWithGrace({
+    delay: SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS,
+    logger: server.log,
+    onTimeout: (ms) => abandonLog(`shutdown took over ${ms} ms: exiting without finishing it`),
+    onSecondSignal: (signal) => abandonLog(`second ${signal}: exiting without finishing the shutdown`)
+  }, async ({ signal, err }) => {
     server.shutdown.begin()
     if (err !== undefined) server.log.error({ err }, 'closing after an uncaught error')
     else server.log.info({ signal }, 'shutting down')
