@@ -13,6 +13,7 @@ export const logLevelProblem = logLevels.includes(logLevel) ? undefined : `LOG_L
 
 /** pino options for the server: secrets are censored wherever they might be attached to a log line. */
 export const loggerOptions = {
+  // src/server.ts refuses to start on a bad LOG_LEVEL; 'info' keeps this module importable meanwhile.
   level: logLevelProblem === undefined ? logLevel : 'info',
   redact: {
     paths: [
