@@ -8,6 +8,17 @@ import { databaseRefusal, problem, problemFromError, problemResponse, requestPat
  * plugins that add routes declare a dependency on this one.
  */
 export default fp(async function errors (fastify) {
+  // The methods of every fixed path (no parameters or wildcards), as routes are added; OPTIONS is
+  // left out, as it is answered on every path (plugins/cors.ts).
+  const methodsByPath = new Map<string, Set<string>>()
+  fastify.addHook('onRoute', ({ url, method }) => {
+    if (/[:*]/.test(url)) return
+    const path = withoutTrailingSlash(url)
+    const methods = methodsByPath.get(path) ?? new Set<string>()
+    for (const name of [method].flat()) if (name !== 'OPTIONS') methods.add(name)
+    if (methods.size > 0) methodsByPath.set(path, methods)
+  })
+
   // DEBUG=true in production logs more but never answers with internals (README, "Errors").
   const exposeInternals = fastify.config.DEBUG && fastify.config.NODE_ENV !== 'production'
 
@@ -23,9 +34,21 @@ export default fp(async function errors (fastify) {
   })
 
   fastify.setNotFoundHandler(function notFound (request, reply) {
+    const path = requestPath(request.url)
+    // A path the API has, asked with a method it does not take: 405 with Allow (RFC 9110 §15.5.6).
+    const allowed = methodsByPath.get(withoutTrailingSlash(path))
+    if (allowed !== undefined) {
+      const allow = [...allowed].join(', ')
+      return sendProblem(reply.header('allow', allow), problem({
+        status: 405,
+        detail: `${path} answers ${allow}, not ${request.method}`,
+        requestId: request.id,
+        url: request.url
+      }))
+    }
     return sendProblem(reply, problem({
       status: 404,
-      detail: `There is no ${request.method} ${requestPath(request.url)} in this API`,
+      detail: `There is no ${request.method} ${path} in this API`,
       requestId: request.id,
       url: request.url
     }))
@@ -47,3 +70,8 @@ export default fp(async function errors (fastify) {
     route.schema = { ...route.schema, response: { ...response, default: problemResponse } }
   })
 }, { name: 'errors', dependencies: ['config', 'request-id'] })
+
+/** `/players/` and `/players` are one route (ignoreTrailingSlash in src/app.ts). */
+function withoutTrailingSlash (path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
+}

@@ -70,6 +70,27 @@ t.test('routes that plugins add (the docs) answer their errors as problems too',
   t.same(problemIssues(missing, '/docs/static/no-such-file.js'), [])
 })
 
+t.test('a path the API has, with a method it does not take, is a 405 problem with Allow; an unknown path stays 404', async (t) => {
+  const app = await buildApp(t, testEnv(database))
+  const cases = [
+    { method: 'DELETE', url: '/api/health?verbose=1', allow: 'GET, HEAD' },
+    { method: 'POST', url: '/', allow: 'GET, HEAD' },
+    { method: 'PATCH', url: '/api/health/', allow: 'GET, HEAD' },
+    { method: 'GET', url: '/api/auth/token', allow: 'POST' },
+    { method: 'PUT', url: '/api/users/me', allow: 'GET, HEAD' }
+  ] as const
+  for (const { method, url, allow } of cases) {
+    const response = await app.inject({ method, url })
+    t.equal(response.statusCode, 405, `${method} ${url}`)
+    t.equal(response.headers.allow, allow)
+    t.same(problemIssues(response, url.split('?')[0]), [])
+    t.equal(response.json().detail, `${url.split('?')[0]} answers ${allow}, not ${method}`)
+  }
+  const unknown = await app.inject({ method: 'DELETE', url: '/api/no-such-thing' })
+  t.equal(unknown.statusCode, 404)
+  t.equal(unknown.headers.allow, undefined)
+})
+
 t.test('every response carries X-Request-Id: success, CORS preflight, error', async (t) => {
   const app = await buildApp(t, testEnv(database))
   const id = 'trace-4b1d2c'
@@ -79,7 +100,7 @@ t.test('every response carries X-Request-Id: success, CORS preflight, error', as
     app.inject({ method: 'OPTIONS', url: '/api/health', headers: { 'x-request-id': id } }),
     app.inject({ method: 'DELETE', url: '/api/health', headers: { 'x-request-id': id } })
   ])
-  t.same(responses.map((response) => response.statusCode), [200, 204, 204, 404])
+  t.same(responses.map((response) => response.statusCode), [200, 204, 204, 405])
   t.same(responses.map((response) => response.headers['x-request-id']), [id, id, id, id])
 })
 
