@@ -5,10 +5,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t, { type Test } from 'tap'
 import pg from 'pg'
 import { startTestDatabase } from '../helper.js'
-import { spawnServer } from '../spawn-server.js'
+import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 
 const database = await startTestDatabase(t)
@@ -45,10 +46,7 @@ t.test('an unreachable DATABASE_URL exits non-zero in time, naming host, port an
 })
 
 t.test('a port already in use exits non-zero with one line on stderr naming it', async (t) => {
-  const occupant = net.createServer()
-  await new Promise<void>((resolve) => occupant.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { occupant.close() })
-  const { port } = occupant.address() as net.AddressInfo
+  const { port } = await loopbackServer(t)
   const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey, PORT: String(port) })
   const { code } = await server.exited
   t.equal(code, 1)
@@ -129,7 +127,7 @@ t.test('a stdout nobody reads holds up neither requests nor the exit', async (t)
   }
   t.ok(statuses.every((status) => status === 200), `${statuses.length} requests answered while stdout was not read`)
   server.child.kill('SIGTERM')
-  const exit = await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 30_000, 'still running')).then(() => undefined)])
+  const exit = await exitedWithin(server, 30_000)
   t.same(exit, { code: 0, signal: null }, 'exited 0 without waiting for stdout')
 })
 
@@ -142,7 +140,7 @@ t.test('a second signal exits at once, even with a stdout nobody reads', async (
   let live = await get(`${base}/api/health/live`)
   while (live.status === 200) live = await get(`${base}/api/health/live`)
   server.child.kill('SIGTERM')
-  const exit = await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 30_000, 'still running')).then(() => undefined)])
+  const exit = await exitedWithin(server, 30_000)
   t.same(exit, { code: 1, signal: null }, 'the second signal cut the 60 s shutdown delay short')
   t.match(server.stderr(), 'spinta-backend: second SIGTERM: exiting without finishing the shutdown')
 })
@@ -179,10 +177,7 @@ t.test('without DATABASE_URL the server runs an embedded PostgreSQL whose data s
 
 t.test('a signal during start-up exits at once with one line on stderr', async (t) => {
   // A database that accepts connections and never answers holds the server in its start-up check.
-  const blackHole = net.createServer()
-  await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { blackHole.close() })
-  const { port } = blackHole.address() as net.AddressInfo
+  const { server: blackHole, port } = await loopbackServer(t)
   const server = await spawnServer(t, { DATABASE_URL: `postgresql://spinta@127.0.0.1:${port}/spinta`, SECRET_KEY: secretKey })
   await once(blackHole, 'connection')
   server.child.kill('SIGTERM')
@@ -223,4 +218,17 @@ async function exitOf (pid: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`process ${pid} still runs`)
+}
+
+/** A TCP server on a free loopback port that accepts connections and does nothing with them. */
+async function loopbackServer (t: Test): Promise<{ server: net.Server, port: number }> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  return { server, port: (server.address() as net.AddressInfo).port }
+}
+
+/** How the server exited, or undefined if it still runs after `ms`: a hang fails the test instead of stalling it. */
+async function exitedWithin (server: SpawnedServer, ms: number) {
+  return Promise.race([server.exited, sleep(ms, undefined, { ref: false })])
 }
