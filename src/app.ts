@@ -4,7 +4,7 @@ import autoload from '@fastify/autoload'
 import type { Server } from 'node:http'
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
-import { AccessLogController } from './logger.js'
+import { AccessLogController, deferredChildLogger } from './logger.js'
 import { genReqId } from './request-id.js'
 
 export interface AppOptions {
@@ -19,6 +19,7 @@ export const serverOptions: FastifyHttpOptions<Server> = {
   // genReqId reads X-Request-Id itself: Fastify's requestIdHeader would take any value unchecked.
   requestIdHeader: false,
   genReqId,
+  childLoggerFactory: deferredChildLogger,
   logController: new AccessLogController({ requestIdLogLabel: 'requestId' }),
   routerOptions: { ignoreTrailingSlash: true },
   // Validation errors list every problem, not only the first (src/problem.ts shows at most 20).

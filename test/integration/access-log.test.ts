@@ -24,3 +24,38 @@ t.test('a logger at warn level, as LOG_LEVEL=warn sets it, leaves out the access
   await app.inject({ method: 'GET', url: '/' })
   t.notOk(logs.lines.some((line) => line.msg === 'request completed'))
 })
+
+t.test("a request's own log lines carry its id, keep the redaction and follow the route's log level", async (t) => {
+  const logs = captureLogs()
+  const app = await buildApp(t, testEnv(database), {
+    logs,
+    extend (fastify) {
+      fastify.get('/test/log', async (request) => {
+        request.log.info({ password: 'not-for-the-log', step: 1 }, 'handler line')
+        request.log.child({ part: 'inner' }).warn('child line')
+        request.log.trace('trace line before')
+        request.log.level = 'trace'
+        request.log.trace('trace line after')
+        return { level: request.log.level }
+      })
+      fastify.get('/test/quiet', { logLevel: 'warn' }, async (request) => {
+        request.log.info('quiet info line')
+        request.log.warn('quiet warn line')
+        return { level: request.log.level }
+      })
+    }
+  })
+  const loud = await app.inject({ method: 'GET', url: '/test/log', headers: { 'x-request-id': 'own-lines-1' } })
+  const quiet = await app.inject({ method: 'GET', url: '/test/quiet', headers: { 'x-request-id': 'own-lines-2' } })
+
+  t.same(loud.json(), { level: 'trace' })
+  t.same(quiet.json(), { level: 'warn' }, "the route's level")
+  const line = (msg: string) => logs.lines.find((line) => line.msg === msg)
+  t.match(line('handler line'), { level: 30, requestId: 'own-lines-1', step: 1, password: '[redacted]' })
+  t.match(line('child line'), { level: 40, requestId: 'own-lines-1', part: 'inner' })
+  t.notOk(line('trace line before'), 'below the level: dropped')
+  t.match(line('trace line after'), { level: 10, requestId: 'own-lines-1' }, 'a level set by the handler applies')
+  t.notOk(line('quiet info line'))
+  t.match(line('quiet warn line'), { level: 40, requestId: 'own-lines-2' })
+  t.notMatch(logs.text(), /not-for-the-log/)
+})
