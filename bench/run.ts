@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the built API against a raw node:http baseline (bench/baseline-server.js), in
- * the same run, on the same PostgreSQL. Each server runs in its own process and autocannon in
+ * the same run, on the same PostgreSQL, with the least a Fastify app under the API's rules costs
+ * (bench/fastify-floor-server.js) alongside. Each server runs in its own process and autocannon in
  * another (one for the warm-up, one for the measurement), so the load generator never shares an
  * event loop with what it measures. Prints Markdown tables (README, "Performance") and writes
  * every figure as JSON into --out.
@@ -128,6 +129,7 @@ async function main (): Promise<void> {
   const apiArgs = await startScriptArgs()
   const specs: ServerSpec[] = [
     { name: 'baseline', label: 'baseline (node:http + pg)', args: [path.join(root, 'bench/baseline-server.js')], env: { DATABASE_URL: databaseUrl } },
+    { name: 'fastify-floor', label: 'Fastify floor (routes + security headers only)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl } },
     { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', args: apiArgs, env: apiEnv },
     { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', args: apiArgs, env: { ...apiEnv, LOG_LEVEL: 'warn' } }
   ]
@@ -161,6 +163,15 @@ async function main (): Promise<void> {
       logLines: 0,
       logBytes: 0
     })
+  }
+
+  // A yardstick is only worth comparing with when it answers what the API answers.
+  for (const route of routes) {
+    const expected = await bodyOf(running.get('api')!.url + route)
+    for (const spec of specs) {
+      const body = await bodyOf(running.get(spec.name)!.url + route)
+      if (body !== expected) throw new Error(`${spec.name} answers GET ${route} with ${body}, the API with ${expected}`)
+    }
   }
 
   // Servers take turns on each route and connection count, so a disturbance of the machine
@@ -289,6 +300,11 @@ async function startServer (spec: ServerSpec, cwd: string, logPath: string): Pro
   }
   const firstAnswerMs = performance.now() - started
   return { server: { spec, pid: child.pid!, url, logPath, stop }, firstAnswerMs }
+}
+
+async function bodyOf (url: string): Promise<string> {
+  const response = await fetch(url)
+  return await response.text()
 }
 
 /** The status of one GET on a fresh connection, or 0 when nothing answers yet. */

@@ -8,9 +8,9 @@ import type { Report } from '../../bench/report.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-// The whole of `npm run bench` (build, database, three processes, autocannon, tables, JSON), kept
+// The whole of `npm run bench` (build, database, four server processes, autocannon, tables, JSON), kept
 // short: one second per run at ten connections. Its figures are not checked, only that it works.
-t.test('npm run bench builds, measures both routes on all three servers, prints the tables and writes the JSON', async (t) => {
+t.test('npm run bench builds, measures both routes on all four servers, prints the tables and writes the JSON', async (t) => {
   const out = await mkdtemp(path.join(tmpdir(), 'spinta-bench-smoke-'))
   t.teardown(() => rm(out, { recursive: true, force: true }))
   // Its own throwaway database, and no coverage collection: the benchmark runs the code through
@@ -33,8 +33,8 @@ t.test('npm run bench builds, measures both routes on all three servers, prints 
   const [file] = (await readdir(out)).filter((name) => name.endsWith('.json'))
   t.ok(file, 'a JSON file in --out')
   const report = JSON.parse(await readFile(path.join(out, file ?? ''), 'utf8')) as Report
-  t.same(report.servers.map((server) => server.name), ['baseline', 'api', 'api-quiet'])
-  t.equal(report.runs.length, 6, 'two routes on three servers')
+  t.same(report.servers.map((server) => server.name), ['baseline', 'fastify-floor', 'api', 'api-quiet'])
+  t.equal(report.runs.length, 8, 'two routes on four servers')
   for (const run of report.runs) {
     t.ok(run.requests > 0, `${run.server} answered GET ${run.route}`)
     t.equal(run.errors + run.non2xx, 0, `${run.server} GET ${run.route} without errors`)
