@@ -90,8 +90,8 @@ type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 /**
  * A request's logger that becomes a pino child, carrying the request id, only when it is first
  * used. Fastify makes one per request, and pino runs a child's bindings through the redaction
- * paths as it is made: about a tenth of the CPU of a request to GET /, which never logs through
- * it (the access line has its own logger; README, "Performance").
+ * paths as it is made: about 6% of the CPU of a request to GET /, which never logs through it
+ * (the access line has its own logger; README, "Performance").
  */
 class DeferredChildLogger implements FastifyBaseLogger {
   readonly #parent: FastifyBaseLogger
