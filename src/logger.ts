@@ -136,9 +136,6 @@ export function deferredChildLogger (parent: FastifyBaseLogger, bindings: Bindin
   return new DeferredChildLogger(parent, bindings, options)
 }
 
-/** pino's level values: the access line follows the level of the request's logger. */
-const levelValues: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
-
 /**
  * One access-log line per request, written when it completes, instead of Fastify's two
  * ("incoming request" and "request completed"): logging is the largest per-request cost here.
@@ -154,10 +151,11 @@ export class AccessLogController extends LogController {
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
+    // The access line follows the level of the request's logger ('silent' has no value: never).
     const line = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime }
     if (error) {
       reply.log.error({ ...line, err: error }, 'request errored')
-    } else if ((levelValues[reply.log.level] ?? Infinity) <= levelValues.info) {
+    } else if ((pino.levels.values[reply.log.level] ?? Infinity) <= pino.levels.values.info) {
       this.#accessLogger(request.server.log).info({ [this.requestIdLogLabel]: request.id, ...line }, 'request completed')
     }
   }
