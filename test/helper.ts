@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import app, { serverOptions } from '../src/app.js'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/embedded-database.js'
@@ -45,6 +45,8 @@ export function captureLogs (): { stream: Writable, lines: Array<Record<string, 
 export interface BuildOptions {
   /** Routes a test adds to the app before it starts. */
   extend?: (fastify: FastifyInstance) => void
+  /** Sees every route as the app adds it (an onRoute hook registered before the app). */
+  onRoute?: (route: RouteOptions) => void
   logs?: { stream: Writable }
 }
 
@@ -54,6 +56,7 @@ export async function buildApp (t: TestContext, env: Env, options: BuildOptions 
     ...serverOptions,
     logger: options.logs === undefined ? false : { ...loggerOptions, level: 'debug', stream: options.logs.stream }
   })
+  if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
   fastify.register(fp(app), { env })
   if (options.extend !== undefined) fastify.register(async (child) => options.extend?.(child))
   t.teardown(() => fastify.close())

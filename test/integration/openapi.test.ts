@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import SwaggerParser from '@apidevtools/swagger-parser'
+import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
+import type { FastifySchema, RouteOptions } from 'fastify'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
 import { projectRoot } from '../../src/project.js'
 
@@ -84,6 +86,30 @@ t.test('every body has a valid JSON Schema; every response body has examples tha
       for (const [type, media] of Object.entries(content)) checkBody(`${name} ${status} ${type}`, media, true)
     }
     for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) checkBody(`${name} request ${type}`, media, false)
+  }
+})
+
+t.test('every route schema, hidden routes included, passes JSON Schema\'s meta-schema', async (t) => {
+  // src/app.ts turns Ajv's meta-schema check off at start-up; this is where a malformed schema is caught.
+  // Read once the app is ready: plugins' onRoute hooks replace a route's schema (plugins/errors.ts adds `default`).
+  const routes: RouteOptions[] = []
+  await buildApp(t, testEnv(database), { onRoute: (route) => { routes.push(route) } })
+
+  const ajv = new Ajv()
+  const isSchema = (schema: unknown) => ajv.validateSchema(schema as object) as boolean
+  t.notOk(isSchema({ type: 'object', properties: { age: { type: 'integer', minimum: 'one' } } }), 'a malformed schema fails the check')
+  t.ok(routes.length > operations.length, `${routes.length} routes, the hidden ones included`)
+  for (const { method, url, schema } of routes.filter((route) => route.schema !== undefined) as Array<RouteOptions & { schema: FastifySchema }>) {
+    const name = `${[method].flat().join(',')} ${url}`
+    for (const part of ['body', 'querystring', 'params', 'headers'] as const) {
+      if (schema[part] !== undefined) t.ok(isSchema(schema[part]), `${name} ${part}`, { errors: ajv.errors })
+    }
+    for (const [status, response] of Object.entries(schema.response ?? {})) {
+      // A response is a schema, or OpenAPI's { description, content: { <media type>: { schema } } }.
+      const { content } = response as { content?: Record<string, { schema: unknown }> }
+      const bodies = content === undefined ? [response] : Object.values(content).map((media) => media.schema)
+      for (const body of bodies) t.ok(isSchema(body), `${name} response ${status}`, { errors: ajv.errors })
+    }
   }
 })
 
