@@ -8,11 +8,11 @@
  * Type checking is `npm run typecheck`; esbuild only strips the types.
  */
 import { readdirSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: flags } = parseArgs({ options: { outdir: { type: 'string', default: path.join(root, 'dist') } } })
@@ -22,6 +22,24 @@ function typescriptFiles (dir: string): string[] {
   return readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
     .map((file) => path.join(root, dir, file))
+}
+
+/**
+ * pg asks at load time whether it runs in Cloudflare Workers. On Node 20, which has no `navigator`,
+ * it finds out by constructing a `Response`, and that loads Node's bundled undici: ~60 ms of every
+ * start (README, "Performance"). This build is for Node, so the answer is given here. The build
+ * fails if pg's code no longer has the line, rather than shipping without the fix unnoticed.
+ */
+const pgOnNode: Plugin = {
+  name: 'pg-on-node',
+  setup (build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async ({ path: file }) => {
+      const source = await readFile(file, 'utf8')
+      const contents = source.replace('= getStreamFuncs()', '= getNodejsStreamFuncs()')
+      if (contents === source) throw new Error(`${file} no longer calls getStreamFuncs(): see pgOnNode in scripts/build.ts`)
+      return { contents, loader: 'js' }
+    })
+  }
 }
 
 // Stale entry points from an earlier build would be autoloaded as plugins or routes.
@@ -52,5 +70,6 @@ await build({
     'pg-native',
     'pg-cloudflare'
   ],
+  plugins: [pgOnNode],
   logLevel: 'warning'
 })

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { startTestDatabase } from '../helper.js'
@@ -24,6 +24,16 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
 
   const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
   await run(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', outdir], { cwd: root, env: noCoverage })
+
+  // scripts/build.ts answers pg's "Cloudflare Workers?" question at build time: on Node 20 pg's own
+  // answer loads undici, ~60 ms of every start.
+  const load = async (specifier: string): Promise<{ undici: boolean, navigator: boolean }> => JSON.parse((await run(process.execPath, ['--input-type=module', '-e',
+    `await import(${JSON.stringify(specifier)}); process.stdout.write(JSON.stringify({ undici: process.moduleLoadList.some((name) => name.includes('undici')), navigator: 'navigator' in globalThis }))`
+  ], { cwd: root, env: noCoverage })).stdout)
+  t.equal((await load(pathToFileURL(path.join(outdir, 'plugins', 'database.js')).href)).undici, false, 'loading the built pg does not load undici')
+  const unbundled = await load('pg')
+  // Node 21 and later have a navigator, and pg answers from it.
+  if (!unbundled.navigator) t.equal(unbundled.undici, true, 'pg itself does, on this Node')
 
   const database = await startTestDatabase(t)
   const migrated = await run(process.execPath, [path.join(outdir, 'src', 'migrate-cli.js')], { env: { ...noCoverage, DATABASE_URL: database.url } })
