@@ -1,11 +1,32 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autoload from '@fastify/autoload'
+import { SerializerSelector, type Serializer, type SerializerFactory } from '@fastify/fast-json-stringify-compiler'
 import type { Server } from 'node:http'
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
 import { AccessLogController, deferredChildLogger } from './logger.js'
 import { genReqId } from './request-id.js'
+
+/**
+ * Fastify's own serializer compiler (fast-json-stringify), compiling each response schema once.
+ * Fastify compiles per route and status, and most schemas are shared: a GET route's HEAD twin has
+ * the same ones, and every route answers errors with the one problem schema (plugins/errors.ts).
+ * The app's 28 compilations became 7: ~35 ms less start-up (README, "Performance").
+ */
+export const buildSerializerOncePerSchema: SerializerFactory = (externalSchemas, options) => {
+  const compile = SerializerSelector()(externalSchemas, options)
+  const compiled = new WeakMap<object, Serializer>()
+  return (route) => {
+    const schema = route.schema as object
+    let serialize = compiled.get(schema)
+    if (serialize === undefined) {
+      serialize = compile(route)
+      compiled.set(schema, serialize)
+    }
+    return serialize
+  }
+}
 
 export interface AppOptions {
   /** Variables to read instead of process.env and `.env`: tests pass their own. */
@@ -26,6 +47,7 @@ export const serverOptions: FastifyHttpOptions<Server> = {
   // Route schemas are checked against JSON Schema's meta-schema by the tests
   // (test/integration/openapi.test.ts), not at every start: compiling the meta-schema took ~45 ms.
   ajv: { customOptions: { allErrors: true, validateSchema: false } },
+  schemaController: { compilersFactory: { buildSerializer: buildSerializerOncePerSchema } },
   frameworkErrors,
   clientErrorHandler,
   // Slow or oversized clients (README, "Limits and timeouts"). Fixed here: the server exists before the config is read.
