@@ -16,8 +16,23 @@ t.test('a response schema shared by several routes is compiled once, and seriali
   t.equal(problemOfRoot({ status: 404 }), '{"status":404}')
 })
 
-t.test('an equal but separate schema object is compiled on its own', async (t) => {
+t.test('route files, which Fastify gives a compiler each, share what was compiled with the same options', async (t) => {
+  const options = {}
+  const root = buildSerializerOncePerSchema({}, options)({ schema: problem, method: 'GET', url: '/', httpStatus: 'default' })
+  t.equal(buildSerializerOncePerSchema({}, options)({ schema: problem, method: 'GET', url: '/api/health', httpStatus: 'default' }), root)
+  t.not(buildSerializerOncePerSchema({}, { rounding: 'floor' })({ schema: problem, method: 'GET', url: '/api/health', httpStatus: 'default' }), root, 'other options, another serializer')
+
+  // A $ref target changes what a schema compiles to: a compiler with external schemas keeps its own.
+  const withRef = { type: 'object', properties: { status: { $ref: 'status#' } } }
+  const external = { status: { $id: 'status', type: 'integer' } }
+  const first = buildSerializerOncePerSchema(external, options)({ schema: withRef, method: 'GET', url: '/a', httpStatus: '200' })
+  t.equal(first({ status: 7 }), '{"status":7}')
+  t.not(buildSerializerOncePerSchema(external, options)({ schema: withRef, method: 'GET', url: '/b', httpStatus: '200' }), first)
+})
+
+t.test('an equal but separate schema object is compiled on its own; boolean schemas are compiled each time', async (t) => {
   const compile = buildSerializerOncePerSchema({}, {})
   const first = compile({ schema: welcome, method: 'GET', url: '/a', httpStatus: '200' })
   t.not(compile({ schema: structuredClone(welcome), method: 'GET', url: '/b', httpStatus: '200' }), first)
+  t.equal(compile({ schema: true, method: 'GET', url: '/c', httpStatus: '200' })({ any: 'thing' }), '{"any":"thing"}')
 })
