@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
-import Postgrator from 'postgrator'
+import type Postgrator from 'postgrator'
 import type { ClientBase } from 'pg'
 import { projectRoot } from './project.js'
 
@@ -33,7 +33,9 @@ export interface MigrationRun extends SchemaVersion {
   steps: MigrationStep[]
 }
 
-function migrator (client: ClientBase, dir: string): Postgrator {
+/** postgrator, and the glob it reads migration files with, load only to migrate: never in a production server. */
+async function migrator (client: ClientBase, dir: string): Promise<Postgrator> {
+  const { default: Postgrator } = await import('postgrator')
   return new Postgrator({
     driver: 'pg',
     migrationPattern: path.join(dir, '*.sql'),
@@ -71,7 +73,7 @@ export async function readSchemaVersion (client: ClientBase, dir = migrationsDir
  * CREATE INDEX CONCURRENTLY, does not belong in these files).
  */
 export async function migrate (client: ClientBase, target?: number, dir = migrationsDir): Promise<MigrationRun> {
-  const postgrator = migrator(client, dir)
+  const postgrator = await migrator(client, dir)
   const files = await postgrator.getMigrations()
   // Without its undo file a version would be skipped on the way down and stay recorded as applied.
   const undoable = new Set(files.filter(({ action }) => action === 'undo').map(({ version }) => version))
