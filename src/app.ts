@@ -1,56 +1,12 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autoload from '@fastify/autoload'
-import { SerializerSelector, type Serializer, type SerializerFactory } from '@fastify/fast-json-stringify-compiler'
 import type { Server } from 'node:http'
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
 import { AccessLogController, deferredChildLogger } from './logger.js'
 import { genReqId } from './request-id.js'
-
-type SerializerCache = WeakMap<object, Serializer>
-
-/** Compiled serializers by serializer options, then by schema object. */
-const sharedCaches = new WeakMap<object, SerializerCache>()
-const noOptions = {}
-
-/**
- * A serializer depends only on its schema, the options and the external schemas ($ref targets):
- * compilers without external schemas share one cache per options object (and so do apps built
- * with the same options, as the tests build many); a compiler with external schemas keeps its own.
- */
-function serializerCache (externalSchemas: unknown, options: object | undefined): SerializerCache {
-  if (Object.keys(externalSchemas ?? {}).length > 0) return new WeakMap()
-  const key = options ?? noOptions
-  let cache = sharedCaches.get(key)
-  if (cache === undefined) {
-    cache = new WeakMap()
-    sharedCaches.set(key, cache)
-  }
-  return cache
-}
-
-/**
- * Fastify's own serializer compiler (fast-json-stringify), compiling each response schema once.
- * Fastify compiles per route and status, with a compiler per route file, and most schemas are
- * shared: a GET route's HEAD twin has the same ones, and every route answers errors with the one
- * problem schema (plugins/errors.ts). 28 compilations became 7 (README, "Performance").
- */
-export const buildSerializerOncePerSchema: SerializerFactory = (externalSchemas, options) => {
-  const compile = SerializerSelector()(externalSchemas, options)
-  const compiled = serializerCache(externalSchemas, options)
-  return (route) => {
-    const { schema } = route
-    // `true` and `false` are schemas too, and cannot be WeakMap keys.
-    if (typeof schema !== 'object' || schema === null) return compile(route)
-    let serialize = compiled.get(schema)
-    if (serialize === undefined) {
-      serialize = compile(route)
-      compiled.set(schema, serialize)
-    }
-    return serialize
-  }
-}
+import { buildSerializerOncePerSchema } from './serializers.js'
 
 export interface AppOptions {
   /** Variables to read instead of process.env and `.env`: tests pass their own. */
@@ -69,7 +25,7 @@ export const serverOptions: FastifyHttpOptions<Server> = {
   routerOptions: { ignoreTrailingSlash: true },
   // Validation errors list every problem, not only the first (src/problem.ts shows at most 20).
   // Route schemas are checked against JSON Schema's meta-schema by the tests
-  // (test/integration/openapi.test.ts), not at every start: compiling the meta-schema took ~50 ms of it.
+  // (test/integration/openapi.test.ts), not at every start, where compiling the meta-schema took ~50 ms.
   ajv: { customOptions: { allErrors: true, validateSchema: false } },
   schemaController: { compilersFactory: { buildSerializer: buildSerializerOncePerSchema } },
   frameworkErrors,
