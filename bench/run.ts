@@ -24,7 +24,7 @@ const usage = `Usage: npm run bench [-- options]
   --duration S      seconds measured per route and connection count (default 10)
   --warmup S        seconds of warm-up before each measurement, 0 for none (default 3)
   --connections L   comma-separated connection counts (default 10,50,1000)
-  --startups N      starts per server to time start-up; the median is reported (default 3)
+  --startups N      starts per server to time start-up; the median is reported (default 5)
   --settle S        seconds to watch memory after the last load (default 10)
   --out DIR         where the JSON results go (default .artifacts/bench)
 
@@ -36,7 +36,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10,50,1000' },
-    startups: { type: 'string', default: '3' },
+    startups: { type: 'string', default: '5' },
     settle: { type: 'string', default: '10' },
     out: { type: 'string', default: path.join(root, '.artifacts', 'bench') },
     help: { type: 'boolean', default: false }
@@ -134,21 +134,25 @@ async function main (): Promise<void> {
     { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', args: apiArgs, env: { ...apiEnv, LOG_LEVEL: 'warn' } }
   ]
 
-  // Start-up is timed one server at a time, so no start competes with another for the CPU.
-  const results = new Map<string, ServerResult>()
+  // Start-up is timed one server at a time, so no start competes with another for the CPU, and the
+  // servers take turns, so a change in the machine's speed lands on all of them. Each server's last
+  // start stays running for the load runs.
+  const starts = new Map(specs.map((spec) => [spec.name, { startMs: [] as number[], idleRssMb: [] as number[] }]))
   const running = new Map<string, RunningServer>()
-  for (const spec of specs) {
-    const startMs: number[] = []
-    const idleRssMb: number[] = []
-    for (let attempt = 1; attempt <= options.startups; attempt++) {
-      const logPath = path.join(workDir, `${spec.name}-${attempt}.log`)
-      const { server, firstAnswerMs } = await startServer(spec, serverCwd, logPath)
+  for (let attempt = 1; attempt <= options.startups; attempt++) {
+    for (const spec of specs) {
+      const { startMs, idleRssMb } = starts.get(spec.name)!
+      const { server, firstAnswerMs } = await startServer(spec, serverCwd, path.join(workDir, `${spec.name}-${attempt}.log`))
       startMs.push(firstAnswerMs)
       await sleep(1000)
       idleRssMb.push((await readMemory(server.pid)).rssMb)
       if (attempt < options.startups) await server.stop()
       else running.set(spec.name, server)
     }
+  }
+  const results = new Map<string, ServerResult>()
+  for (const spec of specs) {
+    const { startMs, idleRssMb } = starts.get(spec.name)!
     log(`${spec.name}: first answer after ${startMs.map(Math.round).join(', ')} ms; idle RSS ${idleRssMb.join(', ')} MB`)
     results.set(spec.name, {
       name: spec.name,
