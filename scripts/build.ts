@@ -24,21 +24,51 @@ function typescriptFiles (dir: string): string[] {
     .map((file) => path.join(root, dir, file))
 }
 
+interface DependencyPatch {
+  /** The dependency's file, as a path ending. */
+  file: RegExp
+  find: string
+  replace: string
+}
+
 /**
- * pg asks at load time whether it runs in Cloudflare Workers. On Node 20, which has no `navigator`,
- * it finds out by constructing a `Response`, and that loads Node's bundled undici: ~60 ms of every
- * start (README, "Performance"). This build is for Node, so the answer is given here. The build
- * fails if pg's code no longer has the line, rather than shipping without the fix unnoticed.
+ * Start-up work that this build, for Node and for this app, can answer in advance (README,
+ * "Performance"). The build fails if a patch finds no file or no text to replace (a dependency
+ * changed), rather than shipping without the fix unnoticed.
  */
-const pgOnNode: Plugin = {
-  name: 'pg-on-node',
+const dependencyPatches: DependencyPatch[] = [
+  {
+    // pg asks at load time whether it runs in Cloudflare Workers. On Node 20, which has no
+    // `navigator`, it finds out by constructing a `Response`, and that loads Node's bundled undici:
+    // ~60 ms of every start.
+    file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/,
+    find: '= getStreamFuncs()',
+    replace: '= getNodejsStreamFuncs()'
+  },
+  {
+    // env-schema builds a shared Ajv instance when it is loaded, and its `separator` keyword makes
+    // that instance compile JSON Schema's meta-schema: ~50 ms of every start. The instance only
+    // checks @fastify/env's own fixed options here (src/config.ts passes its own Ajv for the
+    // environment), so it skips checking schemas against the meta-schema, as that Ajv does.
+    file: /[\\/]node_modules[\\/]env-schema[\\/]index\.js$/,
+    find: 'const sharedAjvInstance = getDefaultInstance()',
+    replace: 'const sharedAjvInstance = getDefaultInstance({ validateSchema: false })'
+  }
+]
+
+const appliedPatches = new Set<DependencyPatch>()
+const patchDependencies: Plugin = {
+  name: 'patch-dependencies',
   setup (build) {
-    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async ({ path: file }) => {
-      const source = await readFile(file, 'utf8')
-      const contents = source.replace('= getStreamFuncs()', '= getNodejsStreamFuncs()')
-      if (contents === source) throw new Error(`${file} no longer calls getStreamFuncs(): see pgOnNode in scripts/build.ts`)
-      return { contents, loader: 'js' }
-    })
+    for (const patch of dependencyPatches) {
+      build.onLoad({ filter: patch.file }, async ({ path: source }) => {
+        const original = await readFile(source, 'utf8')
+        const contents = original.replace(patch.find, patch.replace)
+        if (contents === original) throw new Error(`${source} no longer has \`${patch.find}\`: see dependencyPatches in scripts/build.ts`)
+        appliedPatches.add(patch)
+        return { contents, loader: 'js' }
+      })
+    }
   }
 }
 
@@ -70,6 +100,8 @@ await build({
     'pg-native',
     'pg-cloudflare'
   ],
-  plugins: [pgOnNode],
+  plugins: [patchDependencies],
   logLevel: 'warning'
 })
+const unapplied = dependencyPatches.filter((patch) => !appliedPatches.has(patch))
+if (unapplied.length > 0) throw new Error(`no file matched ${unapplied.map(({ file }) => String(file)).join(', ')}: see dependencyPatches in scripts/build.ts`)

@@ -34,6 +34,16 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   t.equal(await loadsUndici(pathToFileURL(path.join(outdir, 'plugins', 'database.js')).href), false, 'loading the built pg does not load undici')
   t.equal(await loadsUndici('pg'), true, 'pg itself does')
 
+  // It also keeps env-schema's shared Ajv instance from compiling JSON Schema's meta-schema when
+  // loaded (~50 ms). Ajv compiles each validator with `new Function`; the meta-schema's is the
+  // one that checks a schema's `$schema` property.
+  const compilesMetaSchema = async (specifier: string): Promise<boolean> => JSON.parse((await run(process.execPath, ['--input-type=module', '-e',
+    `const sources = []; globalThis.Function = new Proxy(Function, { construct: (target, args) => { sources.push(String(args.at(-1))); return Reflect.construct(target, args) } });
+     await import(${JSON.stringify(specifier)}); process.stdout.write(String(sources.some((source) => source.includes('#/properties/%24schema/type'))))`
+  ], { cwd: root, env: noCoverage })).stdout)
+  t.equal(await compilesMetaSchema(pathToFileURL(path.join(outdir, 'plugins', 'config.js')).href), false, 'loading the built env-schema does not compile the meta-schema')
+  t.equal(await compilesMetaSchema('env-schema'), true, 'env-schema itself does')
+
   const database = await startTestDatabase(t)
   const migrated = await run(process.execPath, [path.join(outdir, 'src', 'migrate-cli.js')], { env: { ...noCoverage, DATABASE_URL: database.url } })
   t.match(migrated.stdout, /now at version \d+ \(the latest\)/)
