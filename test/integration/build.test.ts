@@ -25,22 +25,24 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
   await run(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', outdir], { cwd: root, env: noCoverage })
 
+  // What a module does when it is loaded, checked in a fresh node: the script prints true or false.
+  const answerInChild = async (script: string): Promise<boolean> =>
+    JSON.parse((await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: noCoverage })).stdout)
+
   // scripts/build.ts answers pg's "Cloudflare Workers?" question at build time: on Node 20 pg's own
   // answer loads undici, ~60 ms of every start. Node 21 and later have a `navigator` that pg asks
   // first; the child drops it, so pg takes the Node 20 path on any Node.
-  const loadsUndici = async (specifier: string): Promise<boolean> => JSON.parse((await run(process.execPath, ['--input-type=module', '-e',
-    `delete globalThis.navigator; await import(${JSON.stringify(specifier)}); process.stdout.write(String(process.moduleLoadList.some((name) => name.includes('undici'))))`
-  ], { cwd: root, env: noCoverage })).stdout)
+  const loadsUndici = (specifier: string) => answerInChild(
+    `delete globalThis.navigator; await import(${JSON.stringify(specifier)}); process.stdout.write(String(process.moduleLoadList.some((name) => name.includes('undici'))))`)
   t.equal(await loadsUndici(pathToFileURL(path.join(outdir, 'plugins', 'database.js')).href), false, 'loading the built pg does not load undici')
   t.equal(await loadsUndici('pg'), true, 'pg itself does')
 
   // It also keeps env-schema's shared Ajv instance from compiling JSON Schema's meta-schema when
   // loaded (~50 ms). Ajv compiles each validator with `new Function`; the meta-schema's is the
   // one that checks a schema's `$schema` property.
-  const compilesMetaSchema = async (specifier: string): Promise<boolean> => JSON.parse((await run(process.execPath, ['--input-type=module', '-e',
+  const compilesMetaSchema = (specifier: string) => answerInChild(
     `const sources = []; globalThis.Function = new Proxy(Function, { construct: (target, args) => { sources.push(String(args.at(-1))); return Reflect.construct(target, args) } });
-     await import(${JSON.stringify(specifier)}); process.stdout.write(String(sources.some((source) => source.includes('#/properties/%24schema/type'))))`
-  ], { cwd: root, env: noCoverage })).stdout)
+     await import(${JSON.stringify(specifier)}); process.stdout.write(String(sources.some((source) => source.includes('#/properties/%24schema/type'))))`)
   t.equal(await compilesMetaSchema(pathToFileURL(path.join(outdir, 'plugins', 'config.js')).href), false, 'loading the built env-schema does not compile the meta-schema')
   t.equal(await compilesMetaSchema('env-schema'), true, 'env-schema itself does')
 
