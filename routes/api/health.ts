@@ -65,14 +65,17 @@ const Readiness = Type.Object({
 const healthJson = <T>(schema: T, description: string) => ({ description, content: { [HEALTH_MEDIA_TYPE]: { schema } } })
 
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
-  // Probes must see the state of this instant, never a cached answer. A callback hook: an async
-  // one costs a promise on every probe.
-  fastify.addHook('onRequest', (_request, reply, done) => {
+  // Probes must see the state of this instant, never a cached answer. onSend, so it also covers
+  // answers ended before the handler (load shedding's 503). A callback hook: an async one costs a
+  // promise on every probe.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store')
-    done()
+    done(null, payload)
   })
 
   fastify.get('/health', {
+    // Always 200, as the original API defined it: busy is not down.
+    config: { pressureHandler: () => undefined },
     schema: {
       operationId: 'getHealth',
       tags: ['Health'],
