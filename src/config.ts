@@ -26,6 +26,7 @@ export function configAjv (): Ajv {
   })
   ajv.addKeyword({ keyword: 'envFlag', modifying: true, errors: true, validate: parseFlag })
   ajv.addKeyword({ keyword: 'originList', modifying: true, errors: true, validate: parseOriginList })
+  ajv.addKeyword({ keyword: 'postgresUrl', errors: true, validate: isPostgresUrl })
   return ajv
 }
 
@@ -51,6 +52,21 @@ const parseOriginList: SchemaValidateFunction = (_schema, data, _parentSchema, c
   }
   cxt.parentData[cxt.parentDataProperty] = origins
   return true
+}
+
+/**
+ * A URL pg can connect with. Checked here, so a password with an unencoded `#` or `@` stops
+ * start-up with a line naming DATABASE_URL rather than pg's bare "Invalid URL". The message never
+ * repeats the value: it holds the password.
+ */
+const isPostgresUrl: SchemaValidateFunction = (_schema, data) => {
+  let protocol: string | undefined
+  try {
+    protocol = new URL(String(data)).protocol
+  } catch {}
+  if (protocol === 'postgres:' || protocol === 'postgresql:') return true
+  isPostgresUrl.errors = [{ message: 'must be a postgres:// or postgresql:// URL, with characters such as # @ / : in the password percent-encoded' }]
+  return false
 }
 
 function isHttpOrigin (value: string): boolean {
@@ -81,7 +97,7 @@ export const configSchema = Type.Object({
   ALGORITHM: oneOf(['HS256', 'HS384', 'HS512'], { default: 'HS256' }),
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 30, minimum: 1 }),
   LOGIN_ATTEMPTS_PER_MINUTE: Type.Integer({ default: 5, minimum: 1, description: 'sign-in attempts per client IP and username' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_URL: Type.Optional(Type.String({ postgresUrl: true })),
   DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: "the seed's pool of 5 plus 10 overflow" }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 1 }),
   DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ default: 30000, minimum: 1 }),

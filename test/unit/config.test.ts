@@ -65,6 +65,15 @@ t.test('DATABASE_URL: postgres:// and postgresql:// are accepted, other schemes 
   t.notMatch(refusal.message, /mysql-password/, 'the refusal does not print the password')
 })
 
+t.test('DATABASE_URL that is not a URL (a # in the password) stops start-up naming it, not printing it', async (t) => {
+  const refusal: Error = await loadConfig({ DATABASE_URL: 'postgresql://spinta:pass#word@db.internal/spinta' })
+    .then(() => t.fail('the URL was accepted'), (error) => error)
+  t.match(refusal.message, /^DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL, with characters such as # @ \/ : in the password percent-encoded$/)
+  t.notMatch(refusal.message, /pass#word/, 'the refusal does not print the password')
+  t.equal((await loadConfig({ DATABASE_URL: 'postgresql://spinta:pass%23word@db.internal/spinta' })).DATABASE_URL,
+    'postgresql://spinta:pass%23word@db.internal/spinta', 'percent-encoded, it is accepted')
+})
+
 t.test('BODY_LIMIT_BYTES must be a positive whole number', async (t) => {
   t.equal((await loadConfig({ BODY_LIMIT_BYTES: '2048' })).BODY_LIMIT_BYTES, 2048)
   await t.rejects(loadConfig({ BODY_LIMIT_BYTES: '0' }), /BODY_LIMIT_BYTES/)
