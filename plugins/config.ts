@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyEnv from '@fastify/env'
 import type { ErrorObject } from 'ajv'
-import { configAjv, configSchema, describeConfigErrors, productionProblems, type Config } from '../src/config.js'
+import { configAjv, configSchema, describeConfigErrors, productionProblems, type Config, type ConfigPurpose } from '../src/config.js'
 import type { AppOptions } from '../src/app.js'
 
 declare module 'fastify' {
@@ -11,7 +11,12 @@ declare module 'fastify' {
   }
 }
 
-export default fp<AppOptions>(async function config (fastify, opts) {
+export interface ConfigOptions extends AppOptions {
+  /** `migrate` leaves out the production checks that only matter to a server (SECRET_KEY, CORS_ORIGINS). */
+  purpose?: ConfigPurpose
+}
+
+export default fp<ConfigOptions>(async function config (fastify, opts) {
   try {
     await fastify.register(fastifyEnv, {
       schema: configSchema,
@@ -25,7 +30,7 @@ export default fp<AppOptions>(async function config (fastify, opts) {
   }
 
   const { config: settings, log } = fastify
-  const problems = productionProblems(settings)
+  const problems = productionProblems(settings, opts.purpose)
   if (problems.length > 0) throw new Error(problems.join('; '))
 
   if (settings.DEBUG) {

@@ -123,11 +123,15 @@ export function describeConfigErrors (errors: ErrorObject[]): string {
   return [...new Set(parts)].join('; ')
 }
 
+/** What a process reads the config for: `migrate` (`npm run migrate`) signs no tokens and answers no browsers. */
+export type ConfigPurpose = 'serve' | 'migrate'
+
 /** What `NODE_ENV=production` refuses to start with; each line names its variable. */
-export function productionProblems (config: Config): string[] {
+export function productionProblems (config: Config, purpose: ConfigPurpose = 'serve'): string[] {
   if (config.NODE_ENV !== 'production') return []
   const problems: string[] = []
   if (config.DATABASE_URL === undefined) problems.push('DATABASE_URL is required when NODE_ENV=production')
+  if (purpose === 'migrate') return problems
   if (config.SECRET_KEY === undefined) {
     problems.push('SECRET_KEY is required when NODE_ENV=production')
   } else if (config.SECRET_KEY === SECRET_KEY_PLACEHOLDER) {

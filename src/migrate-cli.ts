@@ -24,8 +24,9 @@ if (target !== undefined && !(/^\d+$/.test(argument ?? '') && Number.isSafeInteg
 }
 
 // The server's own config and database plugins: the same variables, defaults and embedded database.
+// Migrating needs no SECRET_KEY: a deploy step should not be handed the token signing key.
 const app = Fastify({ logger: false })
-app.register(config)
+app.register(config, { purpose: 'migrate' })
 app.register(database)
 
 try {

@@ -155,6 +155,14 @@ t.test('npm run migrate moves a DATABASE_URL to the latest version or to a given
   t.match((await cli(['--help'], {})).stdout, /without it, outside production, it migrates\nthe embedded PostgreSQL/)
 })
 
+t.test('npm run migrate in production needs DATABASE_URL but not SECRET_KEY', async (t) => {
+  const { url, client } = await freshDatabase(t)
+  const { stdout } = await cli([], { NODE_ENV: 'production', DATABASE_URL: url })
+  t.equal(stdout, 'applied 001.do.create-users\nThe schema is now at version 1 (the latest).\n')
+  t.ok(await tableExists(client, 'users'))
+  await t.rejects(cli([], { NODE_ENV: 'production' }), { code: 1, stderr: /^migrate: DATABASE_URL is required when NODE_ENV=production\n$/ })
+})
+
 t.test('npm run migrate without DATABASE_URL says so and migrates the embedded database', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'spinta-embedded-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
