@@ -11,7 +11,7 @@ const logLevels = [...Object.keys(pino.levels.values), 'silent']
  */
 export const logLevelProblem = logLevels.includes(logLevel) ? undefined : `LOG_LEVEL must be one of ${logLevels.join(', ')}`
 
-/** pino options for the server: secrets are censored wherever they might be attached to a log line. */
+/** pino options for the server: secrets are censored at the top of a logged object or one level down. */
 export const loggerOptions = {
   // src/server.ts refuses to start on a bad LOG_LEVEL; 'info' keeps this module importable meanwhile.
   level: logLevelProblem === undefined ? logLevel : 'info',
