@@ -55,7 +55,7 @@ const parseOriginList: SchemaValidateFunction = (_schema, data, _parentSchema, c
 }
 
 /**
- * A URL pg can connect with. Checked here, so a password with an unencoded `#` or `@` stops
+ * A URL pg can connect with. Checked here, so a password with an unencoded `#`, `/` or `?` stops
  * start-up with a line naming DATABASE_URL rather than pg's bare "Invalid URL". The message never
  * repeats the value: it holds the password.
  */
@@ -63,7 +63,9 @@ const isPostgresUrl: SchemaValidateFunction = (_schema, data) => {
   let protocol: string | undefined
   try {
     protocol = new URL(String(data)).protocol
-  } catch {}
+  } catch {
+    // Not a URL at all: refused below, like any other scheme.
+  }
   if (protocol === 'postgres:' || protocol === 'postgresql:') return true
   isPostgresUrl.errors = [{ message: 'must be a postgres:// or postgresql:// URL, with characters such as # @ / : in the password percent-encoded' }]
   return false
