@@ -60,23 +60,23 @@ const parseOriginList: SchemaValidateFunction = (_schema, data, _parentSchema, c
  * repeats the value: it holds the password.
  */
 const isPostgresUrl: SchemaValidateFunction = (_schema, data) => {
-  let protocol: string | undefined
-  try {
-    protocol = new URL(String(data)).protocol
-  } catch {
-    // Not a URL at all: refused below, like any other scheme.
-  }
+  const protocol = parsedUrl(String(data))?.protocol
   if (protocol === 'postgres:' || protocol === 'postgresql:') return true
   isPostgresUrl.errors = [{ message: 'must be a postgres:// or postgresql:// URL, with characters such as # @ / : in the password percent-encoded' }]
   return false
 }
 
 function isHttpOrigin (value: string): boolean {
+  const url = parsedUrl(value)
+  return (url?.protocol === 'http:' || url?.protocol === 'https:') && url.origin === value
+}
+
+/** The URL, or undefined when the value is not one. */
+function parsedUrl (value: string): URL | undefined {
   try {
-    const url = new URL(value)
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value
+    return new URL(value)
   } catch {
-    return false
+    return undefined
   }
 }
 
