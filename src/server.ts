@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
 import { bufferedStdout, flushLog, loggerOptions, logLevelProblem, warnOfDroppedLines } from './logger.js'
+import { trustProxyFrom, type TrustProxy } from './trust-proxy.js'
 
 /** One plain line on stderr: a start-up failure must be readable without a log viewer. */
 function exitBeforeStart (reason: string): never {
@@ -21,9 +22,18 @@ function abandonLog (reason: string): void {
   logStream.destroy()
 }
 
+function readTrustProxy (): TrustProxy {
+  try {
+    return trustProxyFrom(process.env.TRUST_PROXY)
+  } catch (error) {
+    exitBeforeStart((error as Error).message)
+  }
+}
+
 if (logLevelProblem !== undefined) exitBeforeStart(logLevelProblem)
+const trustProxy = readTrustProxy()
 const logStream = bufferedStdout()
-const server = Fastify({ ...serverOptions, logger: { ...loggerOptions, stream: logStream } })
+const server = Fastify({ ...serverOptions, trustProxy, logger: { ...loggerOptions, stream: logStream } })
 warnOfDroppedLines(logStream, server.log)
 server.register(fp(app))
 

@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import app, { serverOptions } from '../src/app.js'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/embedded-database.js'
 import { loggerOptions } from '../src/logger.js'
+import { trustProxyFrom } from '../src/trust-proxy.js'
 
 /** The part of tap's Test this helper needs. */
 interface TestContext {
@@ -54,6 +55,7 @@ export interface BuildOptions {
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
   const fastify = Fastify({
     ...serverOptions,
+    trustProxy: trustProxyFrom(env.TRUST_PROXY),
     logger: options.logs === undefined ? false : { ...loggerOptions, level: 'debug', stream: options.logs.stream }
   })
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import http from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildApp, captureLogs, startTestDatabase, testEnv, type Env } from '../helper.js'
@@ -144,6 +145,60 @@ t.test('repeated sign-in attempts are limited per client IP and username', async
 
   t.equal((await requestToken(app, account.email, account.password, '192.0.2.7')).statusCode, 200, 'another client is not limited')
   t.equal((await requestToken(app, 'someone.else@example.com', 'guess')).statusCode, 401, 'another username is not limited')
+})
+
+/**
+ * A wrong-password sign-in over a real connection from `localAddress` (any 127.x address reaches the
+ * server on Linux), as a reverse proxy there would forward it: the status code it gets.
+ */
+async function signInThrough (app: FastifyInstance, localAddress: string, forwardedFor: string, username: string): Promise<number> {
+  const { port } = app.server.address() as { port: number }
+  const body = new URLSearchParams({ username, password: 'a wrong guess' }).toString()
+  return new Promise((resolve, reject) => {
+    const request = http.request({
+      host: '127.0.0.1',
+      port,
+      localAddress,
+      method: 'POST',
+      path: '/api/auth/token',
+      agent: false,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor }
+    }, (response) => {
+      response.resume()
+      response.on('end', () => resolve(response.statusCode ?? 0))
+    })
+    request.on('error', reject)
+    request.end(body)
+  })
+}
+
+t.test('behind a proxy that TRUST_PROXY lists, sign-in attempts are limited per forwarded client', async (t) => {
+  const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2', TRUST_PROXY: '127.0.0.1' }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { email } = newAccount()
+  const proxy = '127.0.0.1'
+
+  t.equal(await signInThrough(app, proxy, '203.0.113.7', email), 401)
+  t.equal(await signInThrough(app, proxy, '203.0.113.7', email), 401)
+  t.equal(await signInThrough(app, proxy, '203.0.113.7', email), 429, 'the client behind the proxy is limited')
+  t.equal(await signInThrough(app, proxy, '203.0.113.8', email), 401, 'another client behind the same proxy is not')
+  t.equal(await signInThrough(app, proxy, '198.51.100.9, 203.0.113.7', email), 429,
+    'an X-Forwarded-For the client sent itself, which the proxy appends to, does not escape the limit')
+})
+
+t.test('X-Forwarded-For is ignored without TRUST_PROXY, and from a peer TRUST_PROXY does not list', async (t) => {
+  const cases = [
+    { name: 'TRUST_PROXY unset', overrides: {}, peer: '127.0.0.1' },
+    { name: 'a peer that is not the listed proxy', overrides: { TRUST_PROXY: '127.0.0.1' }, peer: '127.0.0.2' }
+  ]
+  for (const { name, overrides, peer } of cases) {
+    const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2', ...overrides }))
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const { email } = newAccount()
+    t.equal(await signInThrough(app, peer, '203.0.113.7', email), 401, name)
+    t.equal(await signInThrough(app, peer, '203.0.113.8', email), 401, name)
+    t.equal(await signInThrough(app, peer, '203.0.113.9', email), 429, `${name}: a new X-Forwarded-For on each attempt does not escape the limit`)
+  }
 })
 
 t.test('GET /api/users/me refuses every token it did not issue, or no longer honours', async (t) => {

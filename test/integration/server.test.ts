@@ -61,6 +61,12 @@ t.test('an unknown LOG_LEVEL exits non-zero with one line on stderr naming it an
   t.notMatch(server.stderr(), /\n\s+at /, 'no stack trace')
 })
 
+t.test('an invalid TRUST_PROXY exits non-zero with one line on stderr naming it', async (t) => {
+  const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey, TRUST_PROXY: 'true' })
+  t.equal((await server.exited).code, 1)
+  t.match(server.stderr(), /^spinta-backend failed to start: TRUST_PROXY must list IP addresses, CIDR ranges, loopback, linklocal or uniquelocal, separated by commas \(.+\)\n$/)
+})
+
 t.test('SIGTERM: probes fail at once, in-flight requests complete, the process exits 0 within the grace period', async (t) => {
   const proxy = await startTcpProxy(database.port)
   t.teardown(() => proxy.close())
