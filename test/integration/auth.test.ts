@@ -106,6 +106,22 @@ t.test('registration refuses a taken email in any case, an invalid email and a s
   t.equal((await register(app, { ...newAccount(), password: '8 chars!' })).statusCode, 201, 'eight characters are enough')
 })
 
+// Every schema keyword runs on every value (allErrors), its pattern after maxLength has failed too, so a
+// pattern that backtracks would hold the event loop for half an hour on these bodies: the test would
+// time out rather than fail an assertion.
+t.test('a body as large as BODY_LIMIT_BYTES allows, with values built to make a pattern backtrack, gets 400', async (t) => {
+  const app = await buildApp(t, env())
+  const long = 'a'.repeat(1_000_000)
+  for (const fullName of [`${long}\u0000`, `${' '.repeat(1_000_000)}\u0000`]) {
+    const response = await register(app, { ...newAccount(), full_name: fullName })
+    t.equal(response.statusCode, 400)
+    t.match(response.json().errors, [{ path: '/body/full_name' }])
+  }
+  const username = await requestToken(app, `${long}\u0000`, 'correct horse battery')
+  t.equal(username.statusCode, 400)
+  t.match(username.json().errors, [{ path: '/body/username' }])
+})
+
 t.test('wrong credentials get the same 401 with WWW-Authenticate: Bearer, known email or not', async (t) => {
   const app = await buildApp(t, env())
   const account = newAccount()
