@@ -21,6 +21,8 @@ export default fp(async function loadShedding (fastify) {
   await fastify.register(underPressure, {
     maxEventLoopDelay: maxDelay,
     maxEventLoopUtilization: maxUtilization,
+    // The default, 'cumulative', averages since start-up: a server up for a day would never shed.
+    eventLoopUtilizationMode: 'interval',
     retryAfter: RETRY_AFTER_SECONDS
   })
 }, { name: 'load-shedding', dependencies: ['config'] })

@@ -195,8 +195,9 @@ t.test('shutdown begun: live and ready answer 503 with Retry-After, /api/health 
   t.same((await app.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'connected' })
 })
 
-t.test('a saturated event loop sheds load with 503 and Retry-After, liveness and /api/health excepted', async (t) => {
-  const app = await buildApp(t, testEnv(database, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '50' }), {
+/** An app with a `/busy` route that holds the event loop for 1.5 s. */
+async function appWithBusyRoute (t: Test, overrides: Env): Promise<FastifyInstance> {
+  return buildApp(t, testEnv(database, overrides), {
     extend (fastify) {
       fastify.get('/busy', async () => {
         const until = performance.now() + 1500
@@ -205,16 +206,25 @@ t.test('a saturated event loop sheds load with 503 and Retry-After, liveness and
       })
     }
   })
-  await app.inject({ method: 'GET', url: '/busy' })
+}
+
+/** Sends `/`, the probes and `/api/health` together until `/` is shed, for up to 5 s: the four answers, or undefined. */
+async function untilShed (app: FastifyInstance) {
   const deadline = performance.now() + 5000
-  let shed
-  while (shed === undefined && performance.now() < deadline) {
+  while (performance.now() < deadline) {
     // Sent together, so all four meet the same load-shedding state.
     const [root, ready, live, health] = await Promise.all(['/', '/api/health/ready', '/api/health/live', '/api/health']
       .map((url) => app.inject({ method: 'GET', url })))
-    if (root.statusCode === 503) shed = { root, ready, live, health }
-    else await new Promise((resolve) => setImmediate(resolve))
+    if (root.statusCode === 503) return { root, ready, live, health }
+    await new Promise((resolve) => setImmediate(resolve))
   }
+  return undefined
+}
+
+t.test('a saturated event loop sheds load with 503 and Retry-After, liveness and /api/health excepted', async (t) => {
+  const app = await appWithBusyRoute(t, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '50' })
+  await app.inject({ method: 'GET', url: '/busy' })
+  const shed = await untilShed(app)
   t.ok(shed, 'a request was refused while the loop was saturated')
   t.ok(Number(shed?.root.headers['retry-after']) > 0, 'with Retry-After')
   t.equal(shed?.ready.statusCode, 503, 'readiness is shed: send traffic elsewhere')
@@ -222,4 +232,15 @@ t.test('a saturated event loop sheds load with 503 and Retry-After, liveness and
   t.equal(shed?.live.statusCode, 200, 'liveness is not shed')
   t.equal(shed?.health.statusCode, 200, '/api/health is not shed: always 200')
   t.same(shed?.health.json(), { status: 'healthy', database: 'connected' })
+})
+
+t.test('event-loop utilisation is measured over the last second, not since start-up', async (t) => {
+  const app = await appWithBusyRoute(t, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '0', LOAD_SHEDDING_MAX_EVENT_LOOP_UTILIZATION: '0.9' })
+  // The scenario is a server that has been up and idle for a while; averaged since start-up, the busy
+  // 1.5 s that follow would stay far below 0.9 and nothing would ever be shed.
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  await app.inject({ method: 'GET', url: '/busy' })
+  const shed = await untilShed(app)
+  t.ok(shed, 'a request was refused after a saturated second')
+  t.equal(shed?.live.statusCode, 200, 'liveness is not shed')
 })
