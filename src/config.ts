@@ -62,7 +62,7 @@ const parseOriginList: SchemaValidateFunction = (_schema, data, _parentSchema, c
 const isPostgresUrl: SchemaValidateFunction = (_schema, data) => {
   const protocol = parsedUrl(String(data))?.protocol
   if (protocol === 'postgres:' || protocol === 'postgresql:') return true
-  isPostgresUrl.errors = [{ message: 'must be a postgres:// or postgresql:// URL, with characters such as # @ / : in the password percent-encoded' }]
+  isPostgresUrl.errors = [{ message: 'must be a postgres:// or postgresql:// URL, with any # / ? in the password percent-encoded (%23 %2F %3F)' }]
   return false
 }
 

@@ -43,6 +43,13 @@ t.test('Swagger UI, its assets and its copy of the document carry the docs polic
   }
 })
 
+t.test('Swagger UI reads the same document as ReDoc and /openapi.json', async (t) => {
+  const [swaggerUiCopy, document] = await Promise.all(['/docs/json', '/openapi.json'].map((url) => app.inject({ method: 'GET', url })))
+  t.equal(swaggerUiCopy.statusCode, 200)
+  t.same(swaggerUiCopy.json(), document.json())
+  t.match(document.json(), { openapi: '3.1.0', paths: { '/api/health': {} } })
+})
+
 t.test('/redoc carries the docs policy plus blob: workers for its search', async (t) => {
   const response = await app.inject({ method: 'GET', url: '/redoc' })
   t.equal(response.statusCode, 200)

@@ -68,7 +68,7 @@ t.test('DATABASE_URL: postgres:// and postgresql:// are accepted, other schemes 
 t.test('DATABASE_URL that is not a URL (a # in the password) stops start-up naming it, not printing it', async (t) => {
   const refusal: Error = await loadConfig({ DATABASE_URL: 'postgresql://spinta:pass#word@db.internal/spinta' })
     .then(() => t.fail('the URL was accepted'), (error) => error)
-  t.match(refusal.message, /^DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL, with characters such as # @ \/ : in the password percent-encoded$/)
+  t.match(refusal.message, /^DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL, with any # \/ \? in the password percent-encoded \(%23 %2F %3F\)$/)
   t.notMatch(refusal.message, /pass#word/, 'the refusal does not print the password')
   t.equal((await loadConfig({ DATABASE_URL: 'postgresql://spinta:pass%23word@db.internal/spinta' })).DATABASE_URL,
     'postgresql://spinta:pass%23word@db.internal/spinta', 'percent-encoded, it is accepted')
