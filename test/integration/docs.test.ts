@@ -2,17 +2,12 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
+import { cspDirectives } from '../csp.js'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
 import { projectRoot } from '../../src/project.js'
 
 const database = await startTestDatabase(t)
 const app = await buildApp(t, testEnv(database))
-
-/** A Content-Security-Policy header as directive → sources, whatever its spacing. */
-function directives (header: unknown): Record<string, string[]> {
-  return Object.fromEntries(String(header).split(';').map((part) => part.trim().split(/\s+/)).filter(([name]) => name)
-    .map(([name, ...sources]) => [name, sources]))
-}
 
 const pagePolicy = {
   'default-src': ["'none'"],
@@ -39,7 +34,7 @@ t.test('Swagger UI, its assets and its copy of the document carry the docs polic
   for (const url of ['/docs', '/docs/', '/docs/static/swagger-ui-bundle.js', '/docs/static/swagger-ui.css', '/docs/json']) {
     const response = await app.inject({ method: 'GET', url })
     t.equal(response.statusCode, 200, url)
-    t.same(directives(response.headers['content-security-policy']), pagePolicy, `${url}: only this server, inline styles and data: images`)
+    t.same(cspDirectives(response.headers['content-security-policy']), pagePolicy, `${url}: only this server, inline styles and data: images`)
   }
 })
 
@@ -53,5 +48,5 @@ t.test('Swagger UI reads the same document as ReDoc and /openapi.json', async (t
 t.test('/redoc carries the docs policy plus blob: workers for its search', async (t) => {
   const response = await app.inject({ method: 'GET', url: '/redoc' })
   t.equal(response.statusCode, 200)
-  t.same(directives(response.headers['content-security-policy']), { ...pagePolicy, 'worker-src': ['blob:'] })
+  t.same(cspDirectives(response.headers['content-security-policy']), { ...pagePolicy, 'worker-src': ['blob:'] })
 })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { cspDirectives } from '../csp.js'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
 
 const database = await startTestDatabase(t)
@@ -7,12 +8,6 @@ const app = await buildApp(t, testEnv(database), {
     fastify.get('/fails', async () => { throw new Error('the handler failed') })
   }
 })
-
-/** A Content-Security-Policy header as directive → sources, whatever its spacing. */
-function directives (header: unknown): Record<string, string[]> {
-  return Object.fromEntries(String(header).split(';').map((part) => part.trim().split(/\s+/)).filter(([name]) => name)
-    .map(([name, ...sources]) => [name, sources]))
-}
 
 t.test('every API response, errors included, carries the security headers and a policy that allows nothing', async (t) => {
   const requests = [
@@ -27,7 +22,7 @@ t.test('every API response, errors included, carries the security headers and a 
     const response = await app.inject(request)
     const name = `${request.method} ${request.url}`
     t.equal(response.statusCode, status, name)
-    t.same(directives(response.headers['content-security-policy']), {
+    t.same(cspDirectives(response.headers['content-security-policy']), {
       'default-src': ["'none'"],
       'base-uri': ["'none'"],
       'form-action': ["'none'"],
