@@ -134,9 +134,12 @@ t.test('in production a schema newer than the release (after a rollback) is logg
 })
 
 const runCli = promisify(execFile)
+// From an empty directory, so a developer's `.env` (its DATABASE_URL above all) is never read.
+const cliCwd = await mkdtemp(path.join(tmpdir(), 'spinta-migrate-'))
+t.teardown(() => rm(cliCwd, { recursive: true, force: true }))
 // The test runner's own loaders run the CLI too, so its coverage merges with the rest.
-const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, [...process.execArgv, 'src/migrate-cli.ts', ...args], {
-  cwd: projectRoot,
+const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, [...process.execArgv, path.join(projectRoot, 'src', 'migrate-cli.ts'), ...args], {
+  cwd: cliCwd,
   env: { ...testRunnerEnv(), PATH: process.env.PATH, NODE_ENV: 'development', ...env }
 })
 
