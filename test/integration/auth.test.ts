@@ -3,6 +3,7 @@ import http from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildApp, captureLogs, startTestDatabase, testEnv, type Env } from '../helper.js'
+import { unknownUserHash } from '../../plugins/users.js'
 
 const database = await startTestDatabase(t)
 const env = (overrides: Env = {}) => testEnv(database, overrides)
@@ -120,6 +121,16 @@ t.test('a body as large as BODY_LIMIT_BYTES allows, with values built to make a 
   const username = await requestToken(app, `${long}\u0000`, 'correct horse battery')
   t.equal(username.statusCode, 400)
   t.match(username.json().errors, [{ path: '/body/username' }])
+})
+
+t.test('passwords are stored as argon2id hashes with the parameters the unknown-email check uses', async (t) => {
+  const app = await buildApp(t, env())
+  const account = newAccount()
+  t.equal((await register(app, account)).statusCode, 201)
+  const { rows } = await app.pg.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE email = $1', [account.email])
+  const parameters = (hash: string) => hash.split('$').slice(1, 4)
+  t.same(parameters(rows[0].password_hash), parameters(unknownUserHash), 'so an unknown email costs as much time as a wrong password')
+  t.same(parameters(unknownUserHash), ['argon2id', 'v=19', 'm=19456,t=2,p=1'])
 })
 
 t.test('wrong credentials get the same 401 with WWW-Authenticate: Bearer, known email or not', async (t) => {
