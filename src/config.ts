@@ -99,6 +99,7 @@ export const configSchema = Type.Object({
   ALGORITHM: oneOf(['HS256', 'HS384', 'HS512'], { default: 'HS256' }),
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 30, minimum: 1 }),
   LOGIN_ATTEMPTS_PER_MINUTE: Type.Integer({ default: 5, minimum: 1, description: 'sign-in attempts per client IP and username' }),
+  PASSWORD_CHECKS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, description: 'sign-ins and registrations per client IP, whatever the username' }),
   DATABASE_URL: Type.Optional(Type.String({ postgresUrl: true })),
   DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: "the seed's pool of 5 plus 10 overflow" }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 1 }),

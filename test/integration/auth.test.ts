@@ -174,6 +174,20 @@ t.test('repeated sign-in attempts are limited per client IP and username', async
   t.equal((await requestToken(app, 'someone.else@example.com', 'guess')).statusCode, 401, 'another username is not limited')
 })
 
+t.test('sign-ins and registrations from one client IP share PASSWORD_CHECKS_PER_MINUTE, whatever the usernames', async (t) => {
+  const app = await buildApp(t, env({ PASSWORD_CHECKS_PER_MINUTE: '3' }))
+  t.equal((await register(app, newAccount())).statusCode, 201)
+  t.equal((await register(app, { ...newAccount(), email: 'not-an-email' })).statusCode, 400, 'an invalid body costs no hash')
+  for (const attempt of [1, 2]) t.equal((await requestToken(app, newAccount().email, 'guess')).statusCode, 401, `username ${attempt}`)
+
+  const limited = await requestToken(app, newAccount().email, 'guess')
+  t.equal(limited.statusCode, 429, 'a new username is refused once the address has used its budget')
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After says when to come back')
+  t.match(limited.json(), { status: 429, detail: /^Too many sign-ins and registrations from this address; retry in \d+ s$/ })
+  t.equal((await register(app, newAccount())).statusCode, 429, 'registration shares the budget')
+  t.equal((await requestToken(app, newAccount().email, 'guess', '192.0.2.7')).statusCode, 401, 'another client is not limited')
+})
+
 /**
  * A wrong-password sign-in over a real connection from `localAddress` (any 127.x address reaches the
  * server on Linux), as a reverse proxy there would forward it: the status code it gets.

@@ -14,6 +14,7 @@ const Registration = Type.Object({
 
 const register: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/register', {
+    preHandler: fastify.limitPasswordChecks,
     schema: {
       operationId: 'register',
       tags: ['Auth'],

@@ -28,6 +28,7 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
   const expiresIn = fastify.config.ACCESS_TOKEN_EXPIRE_MINUTES * 60
 
   fastify.post('/token', {
+    preHandler: fastify.limitPasswordChecks,
     schema: {
       operationId: 'createAccessToken',
       tags: ['Auth'],
