@@ -20,7 +20,8 @@ const register: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['Auth'],
       summary: 'Create an account',
       description: 'Creates an active account. The email must be new in any letter case (409 otherwise); ' +
-        'the password needs at least 8 characters (400 otherwise). The response never contains the password or its hash.',
+        'the password needs at least 8 characters (400 otherwise). The response never contains the password or its hash. ' +
+        'Registrations and sign-ins from one client IP share PASSWORD_CHECKS_PER_MINUTE (429 with `Retry-After` beyond that).',
       body: Registration,
       response: { 201: UserSchema }
     }

@@ -35,7 +35,7 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Sign in: get an access token',
       description: 'The OAuth2 password flow: a form-encoded `username` (the email) and `password` give a bearer token. ' +
         'Wrong credentials get 401 with `WWW-Authenticate: Bearer`, answered as slowly for an unknown email as for a wrong password. ' +
-        'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one username (429 with `Retry-After` beyond that).',
+        'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one username, and PASSWORD_CHECKS_PER_MINUTE sign-ins and registrations in all (429 with `Retry-After` beyond either).',
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenRequest,
       response: { 200: TokenResponse }
