@@ -20,8 +20,9 @@ export default fp<ConfigOptions>(async function config (fastify, opts) {
   try {
     await fastify.register(fastifyEnv, {
       schema: configSchema,
-      // Tests hand in their own environment; the real process reads `.env`, which real variables override.
-      ...(opts.env === undefined ? { dotenv: true } : { env: false, data: opts.env }),
+      // Tests hand in their own environment; the real process reads process.env, `.env` included
+      // (src/env-file.ts).
+      ...(opts.env === undefined ? {} : { env: false, data: opts.env }),
       ajv: configAjv()
     })
   } catch (error) {

@@ -6,8 +6,9 @@ const logLevel = process.env.LOG_LEVEL ?? 'info'
 const logLevels = [...Object.keys(pino.levels.values), 'silent']
 
 /**
- * Why LOG_LEVEL cannot be used, when it cannot. It is read from the environment before the config
- * (the logger exists first), so it is checked here, and src/server.ts reports it like a config error.
+ * Why LOG_LEVEL cannot be used, when it cannot. It is read from process.env (`.env` included, by
+ * src/env-file.ts) before the config, as the logger exists first, so it is checked here, and
+ * src/server.ts reports it like a config error.
  */
 export const logLevelProblem = logLevels.includes(logLevel) ? undefined : `LOG_LEVEL must be one of ${logLevels.join(', ')}`
 

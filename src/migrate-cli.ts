@@ -1,3 +1,4 @@
+import './env-file.js'
 import Fastify from 'fastify'
 import config from '../plugins/config.js'
 import database from '../plugins/database.js'

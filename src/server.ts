@@ -1,3 +1,4 @@
+import './env-file.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'

@@ -8,8 +8,8 @@ export type TrustProxy = false | ((address: string, hop: number) => boolean)
  * -Host) the API believes, as IP addresses, CIDR ranges or proxy-addr's names `loopback`,
  * `linklocal` and `uniquelocal`, separated by commas. Unset or empty trusts no one. Trusting every
  * peer (Fastify's `true`) is not offered: a client that reaches the server directly could then
- * choose its own address, and with it escape the per-IP sign-in limit. Read from the environment
- * before the config, like LOG_LEVEL: Fastify takes it when the server is made.
+ * choose its own address, and with it escape the per-IP sign-in limit. Read from process.env before
+ * the config, like LOG_LEVEL: Fastify takes it when the server is made.
  */
 export function trustProxyFrom (value: string | undefined): TrustProxy {
   const proxies = (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')

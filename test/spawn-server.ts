@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,13 +21,20 @@ export function testRunnerEnv (): Env {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => /^(TS_NODE_|_TAPJS_|TAP_|NODE_V8_COVERAGE$)/.test(name)))
 }
 
+export interface SpawnOptions {
+  /** Node's arguments instead of src/server.ts (a built server): plain node, no TypeScript, no coverage. */
+  nodeArgs?: string[]
+  /** The content of a `.env` in the server's working directory. */
+  envFile?: string
+}
+
 /**
  * Runs src/server.ts as production does, in its own process, from an empty working directory so
  * no developer's `.env` is read. Only the given variables (plus PATH and the runner's) reach it.
- * With `nodeArgs` it runs those instead (a built server): plain node, no TypeScript, no coverage.
  */
-export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, nodeArgs?: string[]): Promise<SpawnedServer> {
+export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, { nodeArgs, envFile }: SpawnOptions = {}): Promise<SpawnedServer> {
   const cwd = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
+  if (envFile !== undefined) await writeFile(path.join(cwd, '.env'), envFile)
   // The test runner's own loaders (TypeScript, coverage) load the server too, so its coverage counts.
   const [args, runnerEnv] = nodeArgs === undefined
     ? [[...process.execArgv, serverEntry], { ...testRunnerEnv(), FASTIFY_AUTOLOAD_TYPESCRIPT: '1' }]

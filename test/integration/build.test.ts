@@ -61,7 +61,7 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
     HOST: '127.0.0.1',
     DATABASE_URL: database.url,
     SECRET_KEY: 'build-test-secret-key-0123456789abcdef01234567'
-  }, nodeArgs)
+  }, { nodeArgs })
   const base = await server.listening
 
   const root200 = await fetch(`${base}/`)
@@ -106,4 +106,12 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   server.child.kill('SIGTERM')
   t.same(await server.exited, { code: 0, signal: null }, 'stopped cleanly')
   t.notMatch(server.stderr(), /stale plugin/)
+
+  // The bundle keeps .env loaded before the logger is made, as the sources do.
+  const refused = await spawnServer(t, {}, { nodeArgs, envFile: `DATABASE_URL=${database.url}\nLOG_LEVEL=verbose\n` })
+  const listened = await refused.listening.then(() => true, () => false)
+  t.notOk(listened, 'LOG_LEVEL from .env is read')
+  if (listened) refused.child.kill()
+  t.equal((await refused.exited).code, 1)
+  t.match(refused.stderr(), 'spinta-backend failed to start: LOG_LEVEL must')
 })

@@ -67,6 +67,25 @@ t.test('an invalid TRUST_PROXY exits non-zero with one line on stderr naming it'
   t.match(server.stderr(), /^spinta-backend failed to start: TRUST_PROXY must list IP addresses, CIDR ranges, loopback, linklocal or uniquelocal, separated by commas \(.+\)\n$/)
 })
 
+t.test('settings come from .env in the working directory, LOG_LEVEL and TRUST_PROXY included; real variables win', async (t) => {
+  const fromFile = `DATABASE_URL=${database.url}\nSECRET_KEY=${secretKey}\nAPP_NAME=Spinta from .env\nLOG_LEVEL=verbose\n`
+  const server = await spawnServer(t, { LOG_LEVEL: 'info' }, { envFile: fromFile })
+  const base = await server.listening
+  const document = await (await fetch(`${base}/openapi.json`)).json() as { info: { title: string } }
+  t.equal(document.info.title, 'Spinta from .env', 'the config reads .env')
+  server.child.kill('SIGTERM')
+  t.equal((await server.exited).code, 0)
+
+  for (const [name, line] of [['LOG_LEVEL', 'LOG_LEVEL=verbose'], ['TRUST_PROXY', 'TRUST_PROXY=true']]) {
+    const refused = await spawnServer(t, {}, { envFile: `DATABASE_URL=${database.url}\nSECRET_KEY=${secretKey}\n${line}\n` })
+    const listened = await refused.listening.then(() => true, () => false)
+    t.notOk(listened, `${name} from .env is read before the server is made`)
+    if (listened) refused.child.kill()
+    t.equal((await refused.exited).code, 1)
+    t.match(refused.stderr(), `spinta-backend failed to start: ${name} must`)
+  }
+})
+
 t.test('SIGTERM: probes fail at once, in-flight requests complete, the process exits 0 within the grace period', async (t) => {
   const proxy = await startTcpProxy(database.port)
   t.teardown(() => proxy.close())
