@@ -153,7 +153,7 @@ t.test('500 concurrent probes share queries, and real traffic gets a connection 
 
   t.same(new Set(responses.map((response) => response.statusCode)), new Set([200]))
   t.equal((await realTraffic).rows[0].answer, 42, 'real traffic got a connection during the storm')
-  t.ok(queries < 500, `${queries} queries for 500 probes`)
+  t.ok(queries <= 10, `${queries} pooled queries, the real traffic's included, for 500 probes: they share the one in flight`)
 })
 
 t.test('probes alone never use more than one pooled connection at a time', async (t) => {
