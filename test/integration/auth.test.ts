@@ -188,6 +188,32 @@ t.test('sign-ins and registrations from one client IP share PASSWORD_CHECKS_PER_
   t.equal((await requestToken(app, newAccount().email, 'guess', '192.0.2.7')).statusCode, 401, 'another client is not limited')
 })
 
+t.test('attempts the per-username limit refuses do not spend the address\'s PASSWORD_CHECKS_PER_MINUTE', async (t) => {
+  const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2', PASSWORD_CHECKS_PER_MINUTE: '4' }))
+  const guessed = newAccount().email
+  for (const attempt of [1, 2]) t.equal((await requestToken(app, guessed, 'guess')).statusCode, 401, `attempt ${attempt}`)
+  for (const attempt of [3, 4, 5]) t.equal((await requestToken(app, guessed, 'guess')).statusCode, 429, `attempt ${attempt} is refused`)
+  for (const other of [1, 2]) {
+    t.equal((await requestToken(app, newAccount().email, 'guess')).statusCode, 401, `the refusals hashed nothing, so other username ${other} is checked`)
+  }
+  t.equal((await requestToken(app, newAccount().email, 'guess')).statusCode, 429, 'the fifth checked password is refused')
+})
+
+t.test('both sign-in limits refuse alike: 429, Retry-After, a problem saying which limit and when to retry', async (t) => {
+  const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '1', PASSWORD_CHECKS_PER_MINUTE: '2' }))
+  const { email } = newAccount()
+  await requestToken(app, email, 'guess')
+  const perUsername = await requestToken(app, email, 'guess')
+  await requestToken(app, newAccount().email, 'guess')
+  const perAddress = await requestToken(app, newAccount().email, 'guess')
+
+  t.match(perUsername.json(), { status: 429, detail: /^Too many sign-in attempts for this account from this address; retry in \d+ s$/ })
+  t.match(perAddress.json(), { status: 429, detail: /^Too many sign-ins and registrations from this address; retry in \d+ s$/ })
+  const headerNames = (response: typeof perUsername) => Object.keys(response.headers).filter((name) => name !== 'x-request-id').sort()
+  t.same(headerNames(perUsername), headerNames(perAddress), 'the same headers')
+  for (const refused of [perUsername, perAddress]) t.ok(Number(refused.headers['retry-after']) > 0, 'Retry-After says when to come back')
+})
+
 /**
  * A wrong-password sign-in over a real connection from `localAddress` (any 127.x address reaches the
  * server on Linux), as a reverse proxy there would forward it: the status code it gets.
@@ -225,6 +251,19 @@ t.test('behind a proxy that TRUST_PROXY lists, sign-in attempts are limited per 
   t.equal(await signInThrough(app, proxy, '203.0.113.8', email), 401, 'another client behind the same proxy is not')
   t.equal(await signInThrough(app, proxy, '198.51.100.9, 203.0.113.7', email), 429,
     'an X-Forwarded-For the client sent itself, which the proxy appends to, does not escape the limit')
+})
+
+t.test('a listed proxy that forwards the client\'s port too (ip:port) still limits per client', async (t) => {
+  const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2', TRUST_PROXY: '127.0.0.1' }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  for (const client of ['203.0.113.7', '[2001:db8::7]']) {
+    const { email } = newAccount()
+    t.equal(await signInThrough(app, '127.0.0.1', `${client}:51001`, email), 401, client)
+    t.equal(await signInThrough(app, '127.0.0.1', `${client}:51002`, email), 401, client)
+    t.equal(await signInThrough(app, '127.0.0.1', `${client}:51003`, email), 429, `${client}: a new source port does not escape the limit`)
+  }
+  const { email } = newAccount()
+  t.equal(await signInThrough(app, '127.0.0.1', '203.0.113.8:51001', email), 401, 'another client is not limited')
 })
 
 t.test('X-Forwarded-For is ignored without TRUST_PROXY, and from a peer TRUST_PROXY does not list', async (t) => {

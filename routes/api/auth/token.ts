@@ -1,6 +1,5 @@
 import formbody from '@fastify/formbody'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { normalizeIP } from '@fastify/rate-limit'
 import { httpError } from '../../../src/http-error.js'
 
 const TokenRequest = Type.Object({
@@ -28,7 +27,17 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
   const expiresIn = fastify.config.ACCESS_TOKEN_EXPIRE_MINUTES * 60
 
   fastify.post('/token', {
-    preHandler: fastify.limitPasswordChecks,
+    preHandler: [
+      // Counted after validation, so the count can name the account: guessing one account's password
+      // is slowed, and other clients signing in to it are not. First, so the attempts it refuses hash
+      // nothing and do not count towards PASSWORD_CHECKS_PER_MINUTE.
+      fastify.perClientLimit({
+        perMinute: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
+        per: (request) => (request.body as { username: string }).username.toLowerCase(),
+        refusal: 'Too many sign-in attempts for this account from this address'
+      }),
+      fastify.limitPasswordChecks
+    ],
     schema: {
       operationId: 'createAccessToken',
       tags: ['Auth'],
@@ -39,16 +48,6 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenRequest,
       response: { 200: TokenResponse }
-    },
-    config: {
-      rateLimit: {
-        max: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
-        timeWindow: 60_000,
-        // Counted after validation, so the key can name the account: guessing one account's
-        // password is slowed, and other clients signing in to it are not.
-        hook: 'preHandler',
-        keyGenerator: (request) => `${normalizeIP(request.ip)} ${(request.body as { username: string }).username.toLowerCase()}`
-      }
     }
   }, async (request, reply) => {
     const user = await fastify.users.authenticate(request.body.username, request.body.password)
