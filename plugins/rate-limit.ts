@@ -33,6 +33,18 @@ declare module 'fastify' {
 export default fp(async function rateLimits (fastify) {
   await fastify.register(rateLimit, { global: false })
 
+  let warnedOfUntrustedProxy = false
+  /**
+   * Behind a proxy TRUST_PROXY does not list, every client has the proxy's address, and shares one
+   * count: said once, as the operator can fix it (README, "Accounts and sign-in").
+   */
+  function warnOfUntrustedProxy (request: FastifyRequest): void {
+    if (warnedOfUntrustedProxy || request.headers['x-forwarded-for'] === undefined || request.ip !== request.socket.remoteAddress) return
+    warnedOfUntrustedProxy = true
+    request.log.warn({ peer: request.ip }, 'X-Forwarded-For came from a peer TRUST_PROXY does not list: if it is your reverse proxy, ' +
+      'list it in TRUST_PROXY, or every client behind it shares one count of sign-ins and registrations')
+  }
+
   fastify.decorate('perClientLimit', ({ perMinute, per, refusal }: PerClientLimitOptions): preHandlerAsyncHookHandler => {
     const count = fastify.createRateLimit({
       max: perMinute,
@@ -40,6 +52,7 @@ export default fp(async function rateLimits (fastify) {
       keyGenerator: per === undefined ? clientKey : (request) => `${clientKey(request)} ${per(request)}`
     })
     return async (request, reply) => {
+      warnOfUntrustedProxy(request)
       const counted = await count(request)
       if (counted.isAllowed || !counted.isExceeded) return
       reply.header('retry-after', counted.ttlInSeconds)

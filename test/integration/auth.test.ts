@@ -281,6 +281,23 @@ t.test('X-Forwarded-For is ignored without TRUST_PROXY, and from a peer TRUST_PR
   }
 })
 
+t.test('X-Forwarded-For from a peer TRUST_PROXY does not list is warned of once, as every client behind it shares the counts', async (t) => {
+  const proxyWarnings = (logs: ReturnType<typeof captureLogs>) => logs.lines.filter((line) => /TRUST_PROXY/.test(String(line.msg)))
+  const logs = captureLogs()
+  const app = await buildApp(t, env(), { logs })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  await requestToken(app, newAccount().email, 'guess')
+  t.same(proxyWarnings(logs), [], 'no warning without X-Forwarded-For')
+  for (const client of ['203.0.113.7', '203.0.113.8']) await signInThrough(app, '127.0.0.1', client, newAccount().email)
+  t.match(proxyWarnings(logs), [{ level: 40, peer: '127.0.0.1' }], 'one warning naming the peer')
+
+  const listedLogs = captureLogs()
+  const listed = await buildApp(t, env({ TRUST_PROXY: '127.0.0.1' }), { logs: listedLogs })
+  await listed.listen({ host: '127.0.0.1', port: 0 })
+  await signInThrough(listed, '127.0.0.1', '203.0.113.7', newAccount().email)
+  t.same(proxyWarnings(listedLogs), [], 'no warning when the proxy is listed')
+})
+
 t.test('GET /api/users/me refuses every token it did not issue, or no longer honours', async (t) => {
   const app = await buildApp(t, env())
   const account = newAccount()
