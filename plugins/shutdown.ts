@@ -12,7 +12,7 @@ declare module 'fastify' {
   }
 }
 
-/** Whether this process is shutting down, set by src/server.ts on a signal or by any `close()`. */
+/** Whether this process is shutting down, set by src/serve.ts on a signal or by any `close()`. */
 export default fp(async function shutdown (fastify) {
   let begun = false
   fastify.decorate('shutdown', {

@@ -8,13 +8,13 @@ const logLevels = [...Object.keys(pino.levels.values), 'silent']
 /**
  * Why LOG_LEVEL cannot be used, when it cannot. It is read from process.env (`.env` included, by
  * src/env-file.ts) before the config, as the logger exists first, so it is checked here, and
- * src/server.ts reports it like a config error.
+ * src/serve.ts reports it like a config error.
  */
 export const logLevelProblem = logLevels.includes(logLevel) ? undefined : `LOG_LEVEL must be one of ${logLevels.join(', ')}`
 
 /** pino options for the server: secrets are censored at the top of a logged object or one level down. */
 export const loggerOptions = {
-  // src/server.ts refuses to start on a bad LOG_LEVEL; 'info' keeps this module importable meanwhile.
+  // src/serve.ts refuses to start on a bad LOG_LEVEL; 'info' keeps this module importable meanwhile.
   level: logLevelProblem === undefined ? logLevel : 'info',
   redact: {
     paths: [

@@ -51,7 +51,7 @@ export interface BuildOptions {
   logs?: { stream: Writable }
 }
 
-/** Builds the app exactly as src/server.ts does, with the given environment and no .env file. */
+/** Builds the app exactly as src/serve.ts does, with the given environment and no .env file. */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
   const fastify = Fastify({
     ...serverOptions,

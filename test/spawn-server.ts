@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -24,8 +24,8 @@ export function testRunnerEnv (): Env {
 export interface SpawnOptions {
   /** Node's arguments instead of src/server.ts (a built server): plain node, no TypeScript, no coverage. */
   nodeArgs?: string[]
-  /** The content of a `.env` in the server's working directory. */
-  envFile?: string
+  /** The content of a `.env` in the server's working directory; `unreadable` makes it a directory. */
+  envFile?: string | { unreadable: true }
 }
 
 /**
@@ -34,7 +34,8 @@ export interface SpawnOptions {
  */
 export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, { nodeArgs, envFile }: SpawnOptions = {}): Promise<SpawnedServer> {
   const cwd = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
-  if (envFile !== undefined) await writeFile(path.join(cwd, '.env'), envFile)
+  if (typeof envFile === 'string') await writeFile(path.join(cwd, '.env'), envFile)
+  else if (envFile?.unreadable === true) await mkdir(path.join(cwd, '.env'))
   // The test runner's own loaders (TypeScript, coverage) load the server too, so its coverage counts.
   const [args, runnerEnv] = nodeArgs === undefined
     ? [[...process.execArgv, serverEntry], { ...testRunnerEnv(), FASTIFY_AUTOLOAD_TYPESCRIPT: '1' }]

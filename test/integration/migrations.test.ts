@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -156,6 +156,13 @@ t.test('npm run migrate moves a DATABASE_URL to the latest version or to a given
   await t.rejects(cli(['nine'], { DATABASE_URL: url }), { code: 2, stderr: /"nine" is not a version number[\s\S]*Usage: npm run migrate/ })
   await t.rejects(cli(['7'], { DATABASE_URL: url }), { code: 1, stderr: /cannot migrate to version 7/ })
   t.match((await cli(['--help'], {})).stdout, /without it, outside production, it migrates\nthe embedded PostgreSQL/)
+})
+
+t.test('npm run migrate with a .env that exists but cannot be read exits 1 with one line naming it', async (t) => {
+  const envFile = path.join(cliCwd, '.env')
+  await mkdir(envFile)
+  t.teardown(() => rm(envFile, { recursive: true, force: true }))
+  await t.rejects(cli([], {}), { code: 1, stderr: /^migrate: cannot read \.env: EISDIR[^\n]*\n$/ })
 })
 
 t.test('npm run migrate in production needs DATABASE_URL but not SECRET_KEY', async (t) => {

@@ -83,6 +83,12 @@ t.test('settings come from .env in the working directory, LOG_LEVEL and TRUST_PR
   }
 })
 
+t.test('a .env that exists but cannot be read exits non-zero with one line on stderr naming it', async (t) => {
+  const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey }, { envFile: { unreadable: true } })
+  t.equal((await server.exited).code, 1)
+  t.match(server.stderr(), /^spinta-backend failed to start: cannot read \.env: EISDIR[^\n]*\n$/)
+})
+
 t.test('SIGTERM: probes fail at once, in-flight requests complete, the process exits 0 within the grace period', async (t) => {
   const proxy = await startTcpProxy(database.port)
   t.teardown(() => proxy.close())
