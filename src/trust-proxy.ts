@@ -1,7 +1,15 @@
 import proxyAddr from '@fastify/proxy-addr'
+import ipaddr from 'ipaddr.js'
 
 /** Fastify's `trustProxy`: whether the peer at `address`, `hop` steps from the server, is a trusted proxy. */
 export type TrustProxy = false | ((address: string, hop: number) => boolean)
+
+/**
+ * The shortest prefix a listed range may have. A wider one holds public addresses by the million,
+ * any of which could then name its own client address: "trust everyone" in parts (0.0.0.0/1 and
+ * 128.0.0.0/1). 10.0.0.0/8 and the names (uniquelocal is fc00::/7) remain possible.
+ */
+const shortestPrefix = { ipv4: 8, ipv6: 16 }
 
 /**
  * Fastify's `trustProxy` from TRUST_PROXY: the reverse proxies whose X-Forwarded-For (and -Proto,
@@ -14,9 +22,33 @@ export type TrustProxy = false | ((address: string, hop: number) => boolean)
 export function trustProxyFrom (value: string | undefined): TrustProxy {
   const proxies = (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
   if (proxies.length === 0) return false
+  let trust: TrustProxy
   try {
-    return proxyAddr.compile(proxies)
+    trust = proxyAddr.compile(proxies)
   } catch (error) {
     throw new Error(`TRUST_PROXY must list IP addresses, CIDR ranges, loopback, linklocal or uniquelocal, separated by commas (${(error as Error).message})`)
   }
+  const tooWide = proxies.find((entry) => {
+    const range = rangeOf(entry)
+    return range !== undefined && range.prefix < shortestPrefix[range.kind]
+  })
+  if (tooWide !== undefined) {
+    throw new Error(`TRUST_PROXY range "${tooWide}" is wider than /${shortestPrefix.ipv4} for IPv4 or /${shortestPrefix.ipv6} for IPv6: list only your proxies' addresses`)
+  }
+  return trust
+}
+
+/**
+ * The kind and prefix length of a range proxy-addr has accepted (`address/length` or
+ * `address/netmask`), an IPv4-mapped IPv6 range counted as the IPv4 range it is; undefined for a
+ * single address or a name.
+ */
+function rangeOf (entry: string): { kind: 'ipv4' | 'ipv6', prefix: number } | undefined {
+  const slash = entry.lastIndexOf('/')
+  if (slash === -1) return undefined
+  const address = ipaddr.parse(entry.slice(0, slash))
+  const length = entry.slice(slash + 1)
+  const prefix = /^\d+$/.test(length) ? Number(length) : ipaddr.parse(length).prefixLengthFromSubnetMask() ?? 0
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) return { kind: 'ipv4', prefix: prefix - 96 }
+  return { kind: address.kind(), prefix }
 }

@@ -18,3 +18,13 @@ t.test('TRUST_PROXY refuses what is not an address or range, trusting everyone i
     t.throws(() => trustProxyFrom(value), { message: /^TRUST_PROXY must list IP addresses, CIDR ranges, loopback, linklocal or uniquelocal, separated by commas \(.+\)$/ }, value)
   }
 })
+
+t.test('TRUST_PROXY refuses ranges wider than /8 (IPv4) or /16 (IPv6), which would trust most of the internet', async (t) => {
+  const wide = ['0.0.0.0/1,128.0.0.0/1', '10.0.0.1, 8.0.0.0/7', '0.0.0.0/128.0.0.0', '::/1', '2000::/3', '::ffff:0.0.0.0/96']
+  for (const value of wide) {
+    t.throws(() => trustProxyFrom(value), { message: /^TRUST_PROXY range "[^"]+" is wider than \/8 for IPv4 or \/16 for IPv6: list only your proxies' addresses$/ }, value)
+  }
+  for (const value of ['10.0.0.0/8', '10.0.0.0/255.0.0.0', '2001:db8::/32', 'fd00::/16', '::ffff:10.0.0.0/104', 'uniquelocal']) {
+    t.type(trustProxyFrom(value), 'function', `${value} is accepted`)
+  }
+})
