@@ -1,8 +1,11 @@
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { clientKey } from '../src/client-key.js'
 import { httpError } from '../src/http-error.js'
+
+/** How many clients (or client and username pairs) each limit keeps a count for; the least recently seen are dropped. */
+export const COUNTERS_PER_LIMIT = 5000
 
 export interface PerClientLimitOptions {
   /** Requests each client may make in a minute. */
@@ -13,10 +16,17 @@ export interface PerClientLimitOptions {
   refusal: string
 }
 
+/** A per-client limit's two steps, as preHandlers; each refuses with 429 and Retry-After. */
+export interface PerClientLimit {
+  /** Refuses the request if the client has no requests left, without counting it. */
+  refuseIfSpent: preHandlerAsyncHookHandler
+  /** Counts the request, and refuses it past the limit. */
+  count: preHandlerAsyncHookHandler
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
-    /** A preHandler refusing a client's requests past `perMinute` with 429 and Retry-After. */
-    perClientLimit: (options: PerClientLimitOptions) => preHandlerAsyncHookHandler
+    perClientLimit: (options: PerClientLimitOptions) => PerClientLimit
     /** preHandler for the routes that hash or verify a password: PASSWORD_CHECKS_PER_MINUTE per client IP. */
     limitPasswordChecks: preHandlerAsyncHookHandler
   }
@@ -27,8 +37,10 @@ declare module 'fastify' {
  * route shares: each check costs an argon2 hash (19 MiB and tens of milliseconds of a libuv
  * thread), and the sign-in limit, being per username, does not stop a client that changes the
  * username every time. Routes list their limits as preHandlers, in the order they apply: a request
- * one limit refuses is not counted by the limits after it. Counters live in this process's memory:
- * several instances need a shared store (Redis).
+ * one limit refuses is not counted by the limits after it. A limit that should count only requests
+ * a later limit lets through lists its two steps around it (`refuseIfSpent`, the later limit,
+ * `count`). Counters live in this process's memory, COUNTERS_PER_LIMIT per limit: several instances
+ * need a shared store (Redis).
  */
 export default fp(async function rateLimits (fastify) {
   await fastify.register(rateLimit, { global: false })
@@ -45,23 +57,30 @@ export default fp(async function rateLimits (fastify) {
       'list it in TRUST_PROXY, or every client behind it shares one count of sign-ins and registrations')
   }
 
-  fastify.decorate('perClientLimit', ({ perMinute, per, refusal }: PerClientLimitOptions): preHandlerAsyncHookHandler => {
-    const count = fastify.createRateLimit({
+  fastify.decorate('perClientLimit', ({ perMinute, per, refusal }: PerClientLimitOptions): PerClientLimit => {
+    const limit = {
       max: perMinute,
       timeWindow: 60_000,
-      keyGenerator: per === undefined ? clientKey : (request) => `${clientKey(request)} ${per(request)}`
-    })
-    return async (request, reply) => {
+      // Read by the in-memory store (LocalStore), though CreateRateLimitOptions' type leaves it out.
+      cache: COUNTERS_PER_LIMIT,
+      keyGenerator: per === undefined ? clientKey : (request: FastifyRequest) => `${clientKey(request)} ${per(request)}`
+    }
+    const counter = fastify.createRateLimit(limit)
+    const refuse = async (request: FastifyRequest, reply: FastifyReply, increment: boolean) => {
       warnOfUntrustedProxy(request)
-      const counted = await count(request)
-      if (counted.isAllowed || !counted.isExceeded) return
+      const counted = await counter(request, { increment })
+      if (counted.isAllowed || (increment ? !counted.isExceeded : counted.remaining > 0)) return
       reply.header('retry-after', counted.ttlInSeconds)
       throw httpError(429, `${refusal}; retry in ${counted.ttlInSeconds} s`)
+    }
+    return {
+      refuseIfSpent: async (request, reply) => refuse(request, reply, false),
+      count: async (request, reply) => refuse(request, reply, true)
     }
   })
 
   fastify.decorate('limitPasswordChecks', fastify.perClientLimit({
     perMinute: fastify.config.PASSWORD_CHECKS_PER_MINUTE,
     refusal: 'Too many sign-ins and registrations from this address'
-  }))
+  }).count)
 }, { name: 'rate-limit', dependencies: ['config'] })

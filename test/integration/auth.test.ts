@@ -3,6 +3,7 @@ import http from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildApp, captureLogs, startTestDatabase, testEnv, type Env } from '../helper.js'
+import { COUNTERS_PER_LIMIT } from '../../plugins/rate-limit.js'
 import { unknownUserHash } from '../../plugins/users.js'
 
 const database = await startTestDatabase(t)
@@ -199,6 +200,21 @@ t.test('attempts the per-username limit refuses do not spend the address\'s PASS
     t.equal((await requestToken(app, newAccount().email, 'guess')).statusCode, 401, `the refusals hashed nothing, so other username ${other} is checked`)
   }
   t.equal((await requestToken(app, newAccount().email, 'guess')).statusCode, 429, 'the fifth checked password is refused')
+})
+
+t.test('requests PASSWORD_CHECKS_PER_MINUTE refuses cannot push an account\'s attempt count out of the limit\'s memory', async (t) => {
+  const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2', PASSWORD_CHECKS_PER_MINUTE: '3' }))
+  const victim = newAccount().email
+  const attacker = '127.0.0.1'
+  for (const attempt of [1, 2]) t.equal((await requestToken(app, victim, `guess ${attempt}`, attacker)).statusCode, 401, `guess ${attempt}`)
+  // From a second address whose budget is soon spent: one new username more than a limit remembers.
+  const flooder = '192.0.2.66'
+  let refused = 0
+  for (let index = 0; index <= COUNTERS_PER_LIMIT; index++) {
+    if ((await requestToken(app, `flood${index}@example.com`, 'guess', flooder)).statusCode === 429) refused++
+  }
+  t.equal(refused, COUNTERS_PER_LIMIT - 2, 'all but the flooder\'s first three are refused, unhashed')
+  t.equal((await requestToken(app, victim, 'guess 3', attacker)).statusCode, 429, 'the third guess at the account is still refused')
 })
 
 t.test('both sign-in limits refuse alike: 429, Retry-After, a problem saying which limit and when to retry', async (t) => {

@@ -25,19 +25,19 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
   await fastify.register(formbody)
 
   const expiresIn = fastify.config.ACCESS_TOKEN_EXPIRE_MINUTES * 60
+  // Counted after validation, so the count can name the account: guessing one account's password is
+  // slowed, and other clients signing in to it are not.
+  const attemptsPerAccount = fastify.perClientLimit({
+    perMinute: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
+    per: (request) => (request.body as { username: string }).username.toLowerCase(),
+    refusal: 'Too many sign-in attempts for this account from this address'
+  })
 
   fastify.post('/token', {
-    preHandler: [
-      // Counted after validation, so the count can name the account: guessing one account's password
-      // is slowed, and other clients signing in to it are not. First, so the attempts it refuses hash
-      // nothing and do not count towards PASSWORD_CHECKS_PER_MINUTE.
-      fastify.perClientLimit({
-        perMinute: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
-        per: (request) => (request.body as { username: string }).username.toLowerCase(),
-        refusal: 'Too many sign-in attempts for this account from this address'
-      }),
-      fastify.limitPasswordChecks
-    ],
+    // The account's count is checked first and added to last, so attempts the address's budget
+    // refuses do not count: cheap refused requests cannot push the counts of other accounts out of
+    // the limit's memory, nor spend the budget on attempts refused for the account.
+    preHandler: [attemptsPerAccount.refuseIfSpent, fastify.limitPasswordChecks, attemptsPerAccount.count],
     schema: {
       operationId: 'createAccessToken',
       tags: ['Auth'],
