@@ -5,9 +5,10 @@ import ipaddr from 'ipaddr.js'
 export type TrustProxy = false | ((address: string, hop: number) => boolean)
 
 /**
- * The shortest prefix a listed range may have. A wider one holds public addresses by the million,
- * any of which could then name its own client address: "trust everyone" in parts (0.0.0.0/1 and
- * 128.0.0.0/1). 10.0.0.0/8 and the names (uniquelocal is fc00::/7) remain possible.
+ * The shortest prefix a listed range may have: this stops "trust everyone" written in parts
+ * (0.0.0.0/1,128.0.0.0/1), not every range too wide to be safe. It cannot tell a proxy's range
+ * from anyone else's, and proxies' own ranges are wide: 10.0.0.0/8, a CDN's published ranges
+ * (Cloudflare's include a /13 and a /29), the name uniquelocal (fc00::/7).
  */
 const shortestPrefix = { ipv4: 8, ipv6: 16 }
 
