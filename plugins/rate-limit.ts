@@ -26,6 +26,7 @@ export interface PerClientLimit {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** A new limit of `perMinute` requests per client (and per `per`), with its own counts. */
     perClientLimit: (options: PerClientLimitOptions) => PerClientLimit
     /** preHandler for the routes that hash or verify a password: PASSWORD_CHECKS_PER_MINUTE per client IP. */
     limitPasswordChecks: preHandlerAsyncHookHandler
