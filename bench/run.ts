@@ -265,8 +265,8 @@ async function main (): Promise<void> {
 /** The API runs as `npm start` runs it: node's options and script from package.json's start script. */
 async function startScriptArgs (): Promise<string[]> {
   const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
-  const [command, ...args] = scripts.start.trim().split(/\s+/)
-  if (command !== 'node') throw new Error(`bench: expected the start script to run node, not "${scripts.start}"`)
+  const [exec, command, ...args] = scripts.start.trim().split(/\s+/)
+  if (exec !== 'exec' || command !== 'node') throw new Error(`bench: expected the start script to be "exec node ...", not "${scripts.start}"`)
   return args.map((arg) => arg.startsWith('-') ? arg : path.join(root, arg))
 }
 

@@ -24,6 +24,8 @@ export function testRunnerEnv (): Env {
 export interface SpawnOptions {
   /** Node's arguments instead of src/server.ts (a built server): plain node, no TypeScript, no coverage. */
   nodeArgs?: string[]
+  /** A command for `sh -c` instead, as npm runs a script: no TypeScript, no coverage. */
+  shellCommand?: string
   /** The content of a `.env` in the server's working directory; `unreadable` makes it a directory. */
   envFile?: string | { unreadable: true }
 }
@@ -32,18 +34,23 @@ export interface SpawnOptions {
  * Runs src/server.ts as production does, in its own process, from an empty working directory so
  * no developer's `.env` is read. Only the given variables (plus PATH and the runner's) reach it.
  */
-export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, { nodeArgs, envFile }: SpawnOptions = {}): Promise<SpawnedServer> {
+export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, { nodeArgs, shellCommand, envFile }: SpawnOptions = {}): Promise<SpawnedServer> {
   const cwd = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
   if (typeof envFile === 'string') await writeFile(path.join(cwd, '.env'), envFile)
   else if (envFile?.unreadable === true) await mkdir(path.join(cwd, '.env'))
   // The test runner's own loaders (TypeScript, coverage) load the server too, so its coverage counts.
-  const [args, runnerEnv] = nodeArgs === undefined
-    ? [[...process.execArgv, serverEntry], { ...testRunnerEnv(), FASTIFY_AUTOLOAD_TYPESCRIPT: '1' }]
-    : [nodeArgs, { _TAPJS_PROCESSINFO_COVERAGE_: '0' }]
-  const child = spawn(process.execPath, args, {
+  const plain = { _TAPJS_PROCESSINFO_COVERAGE_: '0' }
+  const [file, args, runnerEnv] = shellCommand !== undefined
+    ? ['sh', ['-c', shellCommand], plain]
+    : nodeArgs !== undefined
+      ? [process.execPath, nodeArgs, plain]
+      : [process.execPath, [...process.execArgv, serverEntry], { ...testRunnerEnv(), FASTIFY_AUTOLOAD_TYPESCRIPT: '1' }]
+  const child = spawn(file, args, {
     cwd,
     env: { ...runnerEnv, PATH: process.env.PATH, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so the teardown stops whatever it started, even if it has exited.
+    detached: true
   })
   let out = ''
   let err = ''
@@ -61,10 +68,12 @@ export async function spawnServer (t: { teardown: (fn: () => unknown) => void },
   listening.catch(() => {})
   child.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString() })
   t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await exited
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL')
+    } catch {
+      // The group has no process left.
     }
+    await exited
     await rm(cwd, { recursive: true, force: true })
   })
   return { child, stdout: () => out, stderr: () => err, listening, exited }

@@ -52,8 +52,8 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
 
   // node's options from the start script, the entry point from this build.
   const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
-  const [command, ...startArgs] = scripts.start.split(/\s+/)
-  t.equal(command, 'node')
+  const [exec, command, ...startArgs] = scripts.start.split(/\s+/)
+  t.same([exec, command], ['exec', 'node'])
   t.equal(startArgs.at(-1), 'dist/src/server.js')
   const nodeArgs = [...startArgs.slice(0, -1), path.join(outdir, 'src', 'server.js')]
   const server = await spawnServer(t, {
@@ -106,6 +106,13 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   server.child.kill('SIGTERM')
   t.same(await server.exited, { code: 0, signal: null }, 'stopped cleanly')
   t.notMatch(server.stderr(), /stale plugin/)
+
+  // npm runs the start script with `sh -c`, and passes a SIGTERM it gets to that shell: the shell
+  // must have handed its process to node (exec), or it would die and leave the server running.
+  const viaNpmShell = await spawnServer(t, { DATABASE_URL: database.url }, { shellCommand: scripts.start.replace('dist/src/server.js', path.join(outdir, 'src', 'server.js')) })
+  await viaNpmShell.listening
+  viaNpmShell.child.kill('SIGTERM')
+  t.same(await viaNpmShell.exited, { code: 0, signal: null }, 'a SIGTERM to the start script\'s shell stops the server cleanly')
 
   // The bundle keeps .env loaded before the logger is made, as the sources do.
   const refused = await spawnServer(t, {}, { nodeArgs, envFile: `DATABASE_URL=${database.url}\nLOG_LEVEL=verbose\n` })
