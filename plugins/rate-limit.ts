@@ -52,9 +52,9 @@ export default fp(async function rateLimits (fastify) {
    * count: said once, as the operator can fix it (README, "Accounts and sign-in").
    */
   function warnOfUntrustedProxy (request: FastifyRequest): void {
+    if (warnedOfUntrustedProxy || (request.headers['x-forwarded-for'] ?? '') === '') return
     // request.ips (only there when TRUST_PROXY lists proxies) goes past the peer only if it is listed.
-    const peerIsListed = (request.ips?.length ?? 0) > 1
-    if (warnedOfUntrustedProxy || peerIsListed || (request.headers['x-forwarded-for'] ?? '') === '') return
+    if ((request.ips?.length ?? 0) > 1) return
     warnedOfUntrustedProxy = true
     request.log.warn({ peer: request.socket.remoteAddress }, 'X-Forwarded-For came from a peer TRUST_PROXY does not list: if it is your reverse proxy, ' +
       'list it in TRUST_PROXY, or every client behind it shares one count of sign-ins and registrations')

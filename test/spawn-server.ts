@@ -49,8 +49,8 @@ export async function spawnServer (t: { teardown: (fn: () => unknown) => void },
     cwd,
     env: { ...runnerEnv, PATH: process.env.PATH, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so the teardown stops whatever it started, even if it has exited.
-    detached: true
+    // A shell gets a process group of its own, so the teardown can stop a server the shell left behind.
+    detached: shellCommand !== undefined
   })
   let out = ''
   let err = ''
@@ -69,7 +69,8 @@ export async function spawnServer (t: { teardown: (fn: () => unknown) => void },
   child.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString() })
   t.teardown(async () => {
     try {
-      process.kill(-(child.pid as number), 'SIGKILL')
+      if (shellCommand !== undefined) process.kill(-(child.pid as number), 'SIGKILL')
+      else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     } catch {
       // The group has no process left.
     }

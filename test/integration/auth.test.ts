@@ -212,7 +212,9 @@ t.test('requests PASSWORD_CHECKS_PER_MINUTE refuses cannot push an account\'s at
     if ((await requestToken(app, `flood${index}@example.com`, 'guess', flooder)).statusCode === 429) refused++
   }
   t.equal(refused, COUNTERS_PER_LIMIT - 2, 'all but the flooder\'s first three are refused, unhashed')
-  t.equal((await requestToken(app, victim, 'guess 3', attacker)).statusCode, 429, 'the third guess at the account is still refused')
+  const third = await requestToken(app, victim, 'guess 3', attacker)
+  t.equal(third.statusCode, 429, 'the third guess at the account is still refused')
+  t.match(third.json().detail, /^Too many sign-in attempts for this account/, 'by the account\'s limit')
 })
 
 t.test('both sign-in limits refuse alike: 429, Retry-After, a problem saying which limit and when to retry', async (t) => {

@@ -109,7 +109,11 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
 
   // npm runs the start script with `sh -c`, and passes a SIGTERM it gets to that shell: the shell
   // must have handed its process to node (exec), or it would die and leave the server running.
-  const viaNpmShell = await spawnServer(t, { DATABASE_URL: database.url }, { shellCommand: scripts.start.replace('dist/src/server.js', path.join(outdir, 'src', 'server.js')) })
+  // Debian's sh (dash) does not do that by itself for a lone command; bash would.
+  const viaNpmShell = await spawnServer(t, {
+    DATABASE_URL: database.url,
+    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`
+  }, { shellCommand: scripts.start.replace('dist/src/server.js', `'${path.join(outdir, 'src', 'server.js')}'`) })
   await viaNpmShell.listening
   viaNpmShell.child.kill('SIGTERM')
   t.same(await viaNpmShell.exited, { code: 0, signal: null }, 'a SIGTERM to the start script\'s shell stops the server cleanly')

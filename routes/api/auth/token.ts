@@ -36,7 +36,8 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/token', {
     // The account's count is checked first and added to last, so attempts the address's budget
     // refuses do not count: cheap refused requests cannot push the counts of other accounts out of
-    // the limit's memory, nor spend the budget on attempts refused for the account.
+    // the limit's memory. Attempts sent one at a time after the account's limit is reached do not
+    // spend the budget either (concurrent ones may).
     preHandler: [attemptsPerAccount.refuseIfSpent, fastify.limitPasswordChecks, attemptsPerAccount.count],
     schema: {
       operationId: 'createAccessToken',
