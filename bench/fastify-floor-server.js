@@ -3,9 +3,14 @@
 // every response must carry (the API's own built plugin), and a health answer that shares one
 // in-flight `SELECT 1`; no logger, request ids, CORS or load shedding. Where the API falls short of
 // a target, this row shows whether the framework alone could meet it (README, "Performance").
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import pg from 'pg'
-import securityHeaders from '../dist/plugins/security-headers.js'
+
+// The API's build: where bench/run.ts built it (BENCH_DIST), or dist/.
+const dist = process.env.BENCH_DIST ?? fileURLToPath(new URL('../dist', import.meta.url))
+const { default: securityHeaders } = await import(pathToFileURL(path.join(dist, 'plugins', 'security-headers.js')).href)
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 15 })
 pool.on('error', () => {})

@@ -27,6 +27,7 @@ const usage = `Usage: npm run bench [-- options]
   --startups N      starts per server to time start-up; the median is reported (default 5)
   --settle S        seconds to watch memory after the last load (default 10)
   --out DIR         where the JSON results go (default .artifacts/bench)
+  --dist DIR        where the API is built, inside the project (default dist)
 
 Uses DATABASE_URL when set (its schema is migrated first), otherwise a throwaway embedded PostgreSQL.
 `
@@ -39,6 +40,7 @@ const { values: flags } = parseArgs({
     startups: { type: 'string', default: '5' },
     settle: { type: 'string', default: '10' },
     out: { type: 'string', default: path.join(root, '.artifacts', 'bench') },
+    dist: { type: 'string', default: path.join(root, 'dist') },
     help: { type: 'boolean', default: false }
   }
 })
@@ -63,6 +65,8 @@ const options = {
   startups: count('startups', flags.startups, 1),
   settle: count('settle', flags.settle, 0)
 }
+// The built code finds package.json, migrations/ and vendor/ by looking upwards from where it is.
+const dist = path.resolve(flags.dist)
 const routes = ['/', '/api/health']
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
 const maxConnections = Math.max(...options.connections)
@@ -107,6 +111,9 @@ async function main (): Promise<void> {
   const serverCwd = path.join(workDir, 'cwd')
   await mkdir(serverCwd)
 
+  log(`building the API into ${path.relative(root, dist)}`)
+  await runToEnd(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'scripts', 'build.ts'), '--outdir', dist])
+
   const loadAtStart = os.loadavg()
   let databaseUrl = process.env.DATABASE_URL
   const external = databaseUrl !== undefined
@@ -118,7 +125,7 @@ async function main (): Promise<void> {
   }
   // The production server refuses a schema behind its release.
   log('migrating the database schema')
-  await runToEnd(process.execPath, [path.join(root, 'dist/src/migrate-cli.js')], { DATABASE_URL: databaseUrl }, serverCwd)
+  await runToEnd(process.execPath, [path.join(dist, 'src', 'migrate-cli.js')], { DATABASE_URL: databaseUrl }, serverCwd)
 
   const apiEnv = {
     NODE_ENV: 'production',
@@ -129,7 +136,7 @@ async function main (): Promise<void> {
   const apiArgs = await startScriptArgs()
   const specs: ServerSpec[] = [
     { name: 'baseline', label: 'baseline (node:http + pg)', args: [path.join(root, 'bench/baseline-server.js')], env: { DATABASE_URL: databaseUrl } },
-    { name: 'fastify-floor', label: 'Fastify floor (routes + security headers only)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl } },
+    { name: 'fastify-floor', label: 'Fastify floor (routes + security headers only)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl, BENCH_DIST: dist } },
     { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', args: apiArgs, env: apiEnv },
     { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', args: apiArgs, env: { ...apiEnv, LOG_LEVEL: 'warn' } }
   ]
@@ -262,12 +269,12 @@ async function main (): Promise<void> {
   process.stdout.write('\n' + markdownTable(report) + `\nJSON: ${path.relative(process.cwd(), outFile)}\n`)
 }
 
-/** The API runs as `npm start` runs it: node's options and script from package.json's start script. */
+/** The API runs as `npm start` runs it: node's options and script from package.json's start script, the script from --dist. */
 async function startScriptArgs (): Promise<string[]> {
   const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
   const [exec, command, ...args] = scripts.start.trim().split(/\s+/)
   if (exec !== 'exec' || command !== 'node') throw new Error(`bench: expected the start script to be "exec node ...", not "${scripts.start}"`)
-  return args.map((arg) => arg.startsWith('-') ? arg : path.join(root, arg))
+  return args.map((arg) => arg.startsWith('-') ? arg : path.join(dist, path.relative('dist', arg)))
 }
 
 /** Starts one server with stdout and stderr into a file, and times it from spawn to the first 200 on GET /. */

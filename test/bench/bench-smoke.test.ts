@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,11 +13,18 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 t.test('npm run bench builds, measures both routes on all four servers, prints the tables and writes the JSON', async (t) => {
   const out = await mkdtemp(path.join(tmpdir(), 'spinta-bench-smoke-'))
   t.teardown(() => rm(out, { recursive: true, force: true }))
+  // Its own build, inside the project as dist/ is: the project's dist/, which `npm start` may be
+  // serving from, is left alone.
+  await mkdir(path.join(root, '.artifacts'), { recursive: true })
+  const dist = await mkdtemp(path.join(root, '.artifacts', 'bench-smoke-dist-'))
+  t.teardown(() => rm(dist, { recursive: true, force: true }))
+  const projectDist = () => stat(path.join(root, 'dist', 'src', 'server.js')).then((file) => file.mtimeMs, () => 'absent')
+  const projectDistBefore = await projectDist()
   // Its own throwaway database, and no coverage collection: the benchmark runs the code through
   // another loader (tsx), whose coverage would not merge with the test runner's.
   const { DATABASE_URL: _external, NODE_V8_COVERAGE: _coverage, ...inherited } = process.env
   const env = { ...inherited, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
-  const args = ['run', 'bench', '--', '--duration', '1', '--warmup', '0', '--connections', '10', '--startups', '1', '--settle', '0', '--out', out]
+  const args = ['run', 'bench', '--', '--duration', '1', '--warmup', '0', '--connections', '10', '--startups', '1', '--settle', '0', '--out', out, '--dist', dist]
   const child = spawn('npm', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
@@ -25,6 +32,8 @@ t.test('npm run bench builds, measures both routes on all four servers, prints t
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const code = await new Promise((resolve) => child.once('exit', resolve))
   t.equal(code, 0, stderr.slice(-2000))
+  t.equal(await projectDist(), projectDistBefore, 'the project\'s dist/ is not rebuilt')
+  t.ok((await stat(path.join(dist, 'src', 'server.js'))).isFile(), 'the API was built into --dist')
 
   t.match(stdout, '| route | server | connections | req/s | p50 ms | p99 ms | errors + non-2xx | vs baseline | server CPU µs/req |')
   t.match(stdout, /\| GET \/api\/health \| API, production defaults \(LOG_LEVEL=info\) \| 10 \|/)
