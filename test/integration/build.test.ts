@@ -107,6 +107,34 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   t.same(await server.exited, { code: 0, signal: null }, 'stopped cleanly')
   t.notMatch(server.stderr(), /stale plugin/)
 
+  // The build also has sonic-boom keep a running count of its pending batch's bytes rather than
+  // measure the whole batch again for every log line it appends. A preload counts the strings
+  // holding two or more log lines that Buffer.byteLength is asked to measure.
+  const countBatchesMeasured = `data:text/javascript,${encodeURIComponent(`
+    const byteLength = Buffer.byteLength
+    globalThis.batchesMeasured = 0
+    Buffer.byteLength = function (value, encoding) {
+      if (typeof value === 'string' && value.startsWith('{') && value.includes('}\\n{')) globalThis.batchesMeasured++
+      return Reflect.apply(byteLength, this, [value, encoding])
+    }
+    process.on('exit', () => process.stderr.write('batches measured: ' + globalThis.batchesMeasured + '\\n'))`)}`
+  const counted = await spawnServer(t, {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    SECRET_KEY: 'build-test-secret-key-0123456789abcdef01234567'
+  }, { nodeArgs: [`--import=${countBatchesMeasured}`, ...nodeArgs] })
+  const countedBase = await counted.listening
+  await Promise.all(Array.from({ length: 50 }, () => fetch(`${countedBase}/`).then((response) => response.arrayBuffer())))
+  counted.child.kill('SIGTERM')
+  t.same(await counted.exited, { code: 0, signal: null })
+  t.equal(counted.stdout().split('\n').filter((line) => line.includes('"msg":"request completed"')).length, 50, 'every access line is written')
+  t.match(counted.stderr(), /^batches measured: 0$/m, 'no pending batch of log lines is measured again')
+  const pinoMeasuresBatches = await answerInChild(`await import(${JSON.stringify(countBatchesMeasured)}); const { default: pino } = await import('pino')
+    const log = pino(pino.destination({ dest: 2, sync: false, minLength: 4096 })); for (let i = 0; i < 50; i++) log.info('line')
+    process.stdout.write(String(globalThis.batchesMeasured > 0))`)
+  t.equal(pinoMeasuresBatches, true, 'sonic-boom itself does')
+
   // npm runs the start script with `sh -c`, and passes a SIGTERM it gets to that shell: the shell
   // must have handed its process to node (exec), or it would die and leave the server running.
   // Debian's sh (dash) does not do that by itself for a lone command; bash would.
