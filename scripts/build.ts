@@ -59,7 +59,9 @@ const dependencyPatches: DependencyPatch[] = [
     // first measures the whole batch again with Buffer.byteLength, which copies it into one flat
     // string: quadratic in the batch, ~3 µs of every access line under load. It keeps a running
     // count of the last batch's bytes instead. A batch it did not start itself (flush's empty one)
-    // keeps the previous count, which can only be too high: the batch is then sent off sooner.
+    // keeps the previous count, which is then too high: the batch is only sent off sooner. The one
+    // way it can be too low, a flushSync that throws EAGAIN with `retryEAGAIN` refusing to retry,
+    // makes one write larger than maxWrite; this app keeps the default, which always retries.
     file: /[\\/]node_modules[\\/]sonic-boom[\\/]index\.js$/,
     find: `Buffer.byteLength(bufs[bufs.length - 1]) + dataLen > this.maxWrite
   ) {
@@ -67,13 +69,13 @@ const dependencyPatches: DependencyPatch[] = [
   } else {
     bufs[bufs.length - 1] += data
   }`,
-    replace: `(this._lastLen ?? 0) + dataLen > this.maxWrite
+    replace: `(this._lastBufLen ?? 0) + dataLen > this.maxWrite
   ) {
     bufs.push(data)
-    this._lastLen = dataLen
+    this._lastBufLen = dataLen
   } else {
     bufs[bufs.length - 1] += data
-    this._lastLen = (this._lastLen ?? 0) + dataLen
+    this._lastBufLen = (this._lastBufLen ?? 0) + dataLen
   }`
   }
 ]

@@ -111,13 +111,14 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   // measure the whole batch again for every log line it appends. A preload counts the strings
   // holding two or more log lines that Buffer.byteLength is asked to measure.
   const countBatchesMeasured = `data:text/javascript,${encodeURIComponent(`
+    import { writeSync } from 'node:fs'
     const byteLength = Buffer.byteLength
     globalThis.batchesMeasured = 0
     Buffer.byteLength = function (value, encoding) {
       if (typeof value === 'string' && value.startsWith('{') && value.includes('}\\n{')) globalThis.batchesMeasured++
       return Reflect.apply(byteLength, this, [value, encoding])
     }
-    process.on('exit', () => process.stderr.write('batches measured: ' + globalThis.batchesMeasured + '\\n'))`)}`
+    process.on('exit', () => writeSync(2, 'batches measured: ' + globalThis.batchesMeasured + '\\n'))`)}`
   const counted = await spawnServer(t, {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
