@@ -56,12 +56,13 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   t.same([exec, command], ['exec', 'node'])
   t.equal(startArgs.at(-1), 'dist/src/server.js')
   const nodeArgs = [...startArgs.slice(0, -1), path.join(outdir, 'src', 'server.js')]
-  const server = await spawnServer(t, {
+  const productionEnv = {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     DATABASE_URL: database.url,
     SECRET_KEY: 'build-test-secret-key-0123456789abcdef01234567'
-  }, { nodeArgs })
+  }
+  const server = await spawnServer(t, productionEnv, { nodeArgs })
   const base = await server.listening
 
   const root200 = await fetch(`${base}/`)
@@ -119,12 +120,7 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
       return Reflect.apply(byteLength, this, [value, encoding])
     }
     process.on('exit', () => writeSync(2, 'batches measured: ' + globalThis.batchesMeasured + '\\n'))`)}`
-  const counted = await spawnServer(t, {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    DATABASE_URL: database.url,
-    SECRET_KEY: 'build-test-secret-key-0123456789abcdef01234567'
-  }, { nodeArgs: [`--import=${countBatchesMeasured}`, ...nodeArgs] })
+  const counted = await spawnServer(t, productionEnv, { nodeArgs: [`--import=${countBatchesMeasured}`, ...nodeArgs] })
   const countedBase = await counted.listening
   await Promise.all(Array.from({ length: 50 }, () => fetch(`${countedBase}/`).then((response) => response.arrayBuffer())))
   counted.child.kill('SIGTERM')
