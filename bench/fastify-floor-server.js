@@ -3,6 +3,8 @@
 // every response must carry (the API's own built plugin), and a health answer that shares one
 // in-flight `SELECT 1`; no logger, request ids, CORS or load shedding. Where the API falls short of
 // a target, this row shows whether the framework alone could meet it (README, "Performance").
+// With BENCH_SECURITY_HEADERS=off it leaves out the security headers too: Fastify itself, the
+// "Fastify alone" row, which tells what the framework costs from what the required headers add.
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
@@ -10,13 +12,15 @@ import pg from 'pg'
 
 // The API's build: where bench/run.ts built it (BENCH_DIST), or dist/.
 const dist = process.env.BENCH_DIST ?? fileURLToPath(new URL('../dist', import.meta.url))
-const { default: securityHeaders } = await import(pathToFileURL(path.join(dist, 'plugins', 'security-headers.js')).href)
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 15 })
 pool.on('error', () => {})
 
 const app = Fastify({ logger: false })
-await app.register(securityHeaders)
+if (process.env.BENCH_SECURITY_HEADERS !== 'off') {
+  const { default: securityHeaders } = await import(pathToFileURL(path.join(dist, 'plugins', 'security-headers.js')).href)
+  await app.register(securityHeaders)
+}
 
 const text = { type: 'string' }
 const welcome = { type: 'object', properties: { message: text, docs: text, redoc: text } }

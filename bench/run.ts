@@ -136,6 +136,7 @@ async function main (): Promise<void> {
   const apiArgs = await startScriptArgs()
   const specs: ServerSpec[] = [
     { name: 'baseline', label: 'baseline (node:http + pg)', args: [path.join(root, 'bench/baseline-server.js')], env: { DATABASE_URL: databaseUrl } },
+    { name: 'fastify-alone', label: 'Fastify alone (routes only, no security headers)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl, BENCH_SECURITY_HEADERS: 'off' } },
     { name: 'fastify-floor', label: 'Fastify floor (routes + security headers only)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl, BENCH_DIST: dist } },
     { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', args: apiArgs, env: apiEnv },
     { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', args: apiArgs, env: { ...apiEnv, LOG_LEVEL: 'warn' } }

@@ -42,8 +42,8 @@ t.test('npm run bench builds, measures both routes on all four servers, prints t
   const [file] = (await readdir(out)).filter((name) => name.endsWith('.json'))
   t.ok(file, 'a JSON file in --out')
   const report = JSON.parse(await readFile(path.join(out, file ?? ''), 'utf8')) as Report
-  t.same(report.servers.map((server) => server.name), ['baseline', 'fastify-floor', 'api', 'api-quiet'])
-  t.equal(report.runs.length, 8, 'two routes on four servers')
+  t.same(report.servers.map((server) => server.name), ['baseline', 'fastify-alone', 'fastify-floor', 'api', 'api-quiet'])
+  t.equal(report.runs.length, 10, 'two routes on five servers')
   for (const run of report.runs) {
     t.ok(run.requests > 0, `${run.server} answered GET ${run.route}`)
     t.equal(run.errors + run.non2xx, 0, `${run.server} GET ${run.route} without errors`)
