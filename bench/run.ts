@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: the built API against a raw node:http baseline (bench/baseline-server.js), in
  * the same run, on the same PostgreSQL, with the least a Fastify app under the API's rules costs
- * (bench/fastify-floor-server.js) alongside. Each server runs in its own process and autocannon in
- * another (one for the warm-up, one for the measurement), so the load generator never shares an
- * event loop with what it measures. Prints Markdown tables (README, "Performance") and writes
+ * (bench/fastify-floor-server.js) alongside, and the same without the security headers (Fastify
+ * alone). Each server runs in its own process and autocannon in another (one for the warm-up, one
+ * for the measurement), so the load generator never shares an event loop with what it measures. Prints Markdown tables (README, "Performance") and writes
  * every figure as JSON into --out.
  */
 import { execFileSync, spawn } from 'node:child_process'

@@ -8,9 +8,9 @@ import type { Report } from '../../bench/report.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-// The whole of `npm run bench` (build, database, four server processes, autocannon, tables, JSON), kept
+// The whole of `npm run bench` (build, database, five server processes, autocannon, tables, JSON), kept
 // short: one second per run at ten connections. Its figures are not checked, only that it works.
-t.test('npm run bench builds, measures both routes on all four servers, prints the tables and writes the JSON', async (t) => {
+t.test('npm run bench builds, measures both routes on every server, prints the tables and writes the JSON', async (t) => {
   const out = await mkdtemp(path.join(tmpdir(), 'spinta-bench-smoke-'))
   t.teardown(() => rm(out, { recursive: true, force: true }))
   // Its own build, inside the project as dist/ is: the project's dist/, which `npm start` may be
