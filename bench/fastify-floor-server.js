@@ -2,7 +2,7 @@
 // do per request. Fastify with the same two routes and response schemas, the security headers
 // every response must carry (the API's own built plugin), and a health answer that shares one
 // in-flight `SELECT 1`; no logger, request ids, CORS or load shedding. Where the API falls short of
-// a target, this row shows whether the framework alone could meet it (README, "Performance").
+// a target, this row shows whether the framework alone could meet it.
 // With BENCH_SECURITY_HEADERS=off it leaves out the security headers too: Fastify itself, the
 // "Fastify alone" row, which tells what the framework costs from what the required headers add.
 import path from 'node:path'
@@ -18,7 +18,7 @@ pool.on('error', () => {})
 
 const app = Fastify({ logger: false })
 if (process.env.BENCH_SECURITY_HEADERS !== 'off') {
-  const { default: securityHeaders } = await import(pathToFileURL(path.join(dist, 'plugins', 'security-headers.js')).href)
+  const { default: securityHeaders } = await import(pathToFileURL(path.join(dist, 'plugins', 'app', 'security-headers.js')).href)
   await app.register(securityHeaders)
 }
 

@@ -1,4 +1,4 @@
-/** What `npm run bench` measured, and the issue's targets checked against it (README, "Performance"). */
+/** What `npm run bench` measured, and the issue's targets checked against it (docs/performance.md). */
 
 export interface RunResult {
   server: string
@@ -133,7 +133,7 @@ function table (header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n') + '\n'
 }
 
-/** The report as Markdown, ready to paste into the README. */
+/** The report as Markdown, ready to paste into docs/performance.md. */
 export function markdownTable (report: Report): string {
   const { machine, options, servers, runs } = report
   const label = (name: string) => servers.find((server) => server.name === name)?.label ?? name

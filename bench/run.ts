@@ -3,19 +3,19 @@
  * the same run, on the same PostgreSQL, with the least a Fastify app under the API's rules costs
  * (bench/fastify-floor-server.js) alongside, and the same without the security headers (Fastify
  * alone). Each server runs in its own process and autocannon in another (one for the warm-up, one
- * for the measurement), so the load generator never shares an event loop with what it measures. Prints Markdown tables (README, "Performance") and writes
+ * for the measurement), so the load generator never shares an event loop with what it measures. Prints Markdown tables (docs/performance.md) and writes
  * every figure as JSON into --out.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
-import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { findFreePort, startEmbeddedDatabase } from '../src/embedded-database.js'
+import { startThrowawayDatabase } from '../src/database/embedded.js'
 import { evaluateTargets, markdownTable, type RunResult, type ServerResult } from './report.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -119,13 +119,13 @@ async function main (): Promise<void> {
   const external = databaseUrl !== undefined
   if (databaseUrl === undefined) {
     log('starting a throwaway embedded PostgreSQL')
-    const database = await startEmbeddedDatabase({ dataDir: path.join(workDir, 'postgres') })
-    cleanups.push(() => database.stop())
+    const database = await startThrowawayDatabase()
+    cleanups.push(() => database.destroy())
     databaseUrl = database.url
   }
   // The production server refuses a schema behind its release.
   log('migrating the database schema')
-  await runToEnd(process.execPath, [path.join(dist, 'src', 'migrate-cli.js')], { DATABASE_URL: databaseUrl }, serverCwd)
+  await runToEnd(process.execPath, [path.join(dist, 'scripts', 'migrate.js')], { DATABASE_URL: databaseUrl }, serverCwd)
 
   const apiEnv = {
     NODE_ENV: 'production',
@@ -280,12 +280,11 @@ async function startScriptArgs (): Promise<string[]> {
 
 /** Starts one server with stdout and stderr into a file, and times it from spawn to the first 200 on GET /. */
 async function startServer (spec: ServerSpec, cwd: string, logPath: string): Promise<{ server: RunningServer, firstAnswerMs: number }> {
-  const port = await findFreePort()
   const logFile = await open(logPath, 'w')
   const started = performance.now()
   const child = spawn(process.execPath, spec.args, {
     cwd,
-    env: { PATH: process.env.PATH, ...spec.env, PORT: String(port) },
+    env: { PATH: process.env.PATH, ...spec.env, PORT: '0' },
     stdio: ['ignore', logFile.fd, logFile.fd]
   })
   await logFile.close()
@@ -302,16 +301,40 @@ async function startServer (spec: ServerSpec, cwd: string, logPath: string): Pro
   }
   cleanups.push(stop)
 
+  // Each server listens on a port of the system's choosing (not every server logs it).
+  const exitedEarly = async () => {
+    const output = await readFile(logPath, 'utf8')
+    return new Error(`${spec.name} exited before answering:\n${output.slice(-2000)}`)
+  }
+  let port: number | undefined
+  while (port === undefined) {
+    if (hasExited) throw await exitedEarly()
+    port = await listeningPort(child.pid!)
+    if (port === undefined) await sleep(2)
+  }
   const url = `http://127.0.0.1:${port}`
   while (await statusOf(url + '/') !== 200) {
-    if (hasExited) {
-      const output = await readFile(logPath, 'utf8')
-      throw new Error(`${spec.name} exited before answering:\n${output.slice(-2000)}`)
-    }
+    if (hasExited) throw await exitedEarly()
     await sleep(2)
   }
   const firstAnswerMs = performance.now() - started
   return { server: { spec, pid: child.pid!, url, logPath, stop }, firstAnswerMs }
+}
+
+/** The TCP port process `pid` listens on, from /proc: undefined until it listens. */
+async function listeningPort (pid: number): Promise<number | undefined> {
+  const sockets = new Set<string>()
+  for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
+    if (inode !== undefined) sockets.add(inode)
+  }
+  // /proc/net/tcp: local address as hex ip:port, state 0A is LISTEN, the inode in the tenth column.
+  for (const line of (await readFile('/proc/net/tcp', 'utf8')).split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/)
+    if (fields[3] === '0A' && sockets.has(fields[9])) return parseInt(fields[1].split(':')[1], 16)
+  }
+  return undefined
 }
 
 async function bodyOf (url: string): Promise<string> {

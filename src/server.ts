@@ -1,7 +1,8 @@
-import { loadEnvFile } from './env-file.js'
-import { exitBeforeStart } from './start-failure.js'
+import { loadEnvFile } from './config/env-file.js'
+import { exitBeforeStart } from './lifecycle/exit-before-start.js'
 
-// The server itself (src/serve.ts) is imported only once `.env` is in process.env.
+// Some modules read process.env as they load (LOG_LEVEL, pg's defaults): the server is imported
+// only once `.env` is in it.
 const envFileProblem = loadEnvFile()
 if (envFileProblem !== undefined) exitBeforeStart(envFileProblem)
-await import('./serve.js')
+await import('./lifecycle/start-server.js')

@@ -1,11 +1,10 @@
-import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify'
 import type { Server } from 'node:http'
-import bodyLimit from '../plugins/body-limit.js'
-import config from '../plugins/config.js'
-import errors from '../plugins/errors.js'
-import requestId from '../plugins/request-id.js'
-import { serverOptions } from '../src/app.js'
-import { loggerOptions } from '../src/logger.js'
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
+import bodyLimit from '../plugins/app/body-limit.js'
+import errors from '../plugins/app/errors.js'
+import requestId from '../plugins/app/request-id.js'
+import config from '../plugins/external/config.js'
+import { createServer } from '../src/app.js'
 import type { captureLogs, Env } from './helper.js'
 
 export interface ErrorAppOptions {
@@ -17,16 +16,12 @@ export interface ErrorAppOptions {
 }
 
 /**
- * The app's server options, config and error-handling plugins with the given routes: what decides
- * how bad requests are answered, without the database.
+ * The app's server, config and error-handling plugins with the given routes: what decides how bad
+ * requests are answered, without the database.
  */
 export async function errorApp (t: { teardown: (fn: () => unknown) => void }, options: ErrorAppOptions = {}): Promise<FastifyInstance> {
   const { env = {}, logs, routes, server } = options
-  const app = Fastify({
-    ...serverOptions,
-    ...server,
-    logger: logs === undefined ? false : { ...loggerOptions, level: 'debug', stream: logs.stream }
-  })
+  const app = createServer({ logStream: logs?.stream, logLevel: 'debug', overrides: server })
   app.register(config, { env })
   app.register(bodyLimit)
   app.register(requestId)

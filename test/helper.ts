@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
-import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
-import fp from 'fastify-plugin'
-import app, { serverOptions } from '../src/app.js'
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/embedded-database.js'
-import { loggerOptions } from '../src/logger.js'
-import { trustProxyFrom } from '../src/trust-proxy.js'
+import type { FastifyInstance, RouteOptions } from 'fastify'
+import { buildApp as buildServerApp } from '../src/app.js'
+import { startThrowawayDatabase, type EmbeddedDatabase } from '../src/database/embedded.js'
+import { trustProxyFrom } from '../src/http/trust-proxy.js'
 
 /** The part of tap's Test this helper needs. */
 interface TestContext {
@@ -18,13 +16,19 @@ export type Env = Record<string, string | undefined>
 
 /** A throwaway PostgreSQL cluster for one test file, removed when the file's tests end. */
 export async function startTestDatabase (t: TestContext): Promise<EmbeddedDatabase> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'spinta-test-db-'))
-  const database = await startEmbeddedDatabase({ dataDir: path.join(dir, 'data') })
-  t.teardown(async () => {
-    await database.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  const database = await startThrowawayDatabase()
+  t.teardown(() => database.destroy())
   return database
+}
+
+/**
+ * A new temporary directory for an embedded database's data. mkdtemp makes it private to this
+ * user; as root the database runs as the `postgres` OS user, which must be able to enter it.
+ */
+export async function databaseParentDir (): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'spinta-embedded-'))
+  await chmod(dir, 0o755)
+  return dir
 }
 
 /** Collects the app's log lines (as parsed JSON) for tests that assert on logging. */
@@ -51,15 +55,11 @@ export interface BuildOptions {
   logs?: { stream: Writable }
 }
 
-/** Builds the app exactly as src/serve.ts does, with the given environment and no .env file. */
+/** Builds the app exactly as the server does, with the given environment and no .env file. */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const fastify = Fastify({
-    ...serverOptions,
-    trustProxy: trustProxyFrom(env.TRUST_PROXY),
-    logger: options.logs === undefined ? false : { ...loggerOptions, level: 'debug', stream: options.logs.stream }
-  })
+  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug' })
+  // onRoute hooks take effect at once, so this one sees every route the app adds once it loads.
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
-  fastify.register(fp(app), { env })
   if (options.extend !== undefined) fastify.register(async (child) => options.extend?.(child))
   t.teardown(() => fastify.close())
   await fastify.ready()

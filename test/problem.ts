@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import { Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { PROBLEM_MEDIA_TYPE, ProblemSchema, type Problem } from '../src/problem.js'
+import { PROBLEM_MEDIA_TYPE, ProblemSchema, type Problem } from '../src/http/problem.js'
 
 /** The documented members and no others. */
 const ExactProblem = Type.Object(ProblemSchema.properties, { additionalProperties: false })

@@ -1,24 +1,24 @@
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { createServer, connect, type Socket } from 'node:net'
 
 /**
- * A TCP proxy in front of the test database that the test can break on purpose:
- * `refuse()` closes the port, `blackhole()` accepts connections and never answers, `forward()` heals.
+ * A TCP proxy in front of the test database that the test can break on purpose: `refuse()` resets
+ * every connection at once, `blackhole()` accepts connections and never answers, `forward()` heals.
+ * It keeps the one port it was given for its whole life, so no other process can take it meanwhile.
  */
 export interface TcpProxy {
   port: number
-  /** The database URL with the proxy's port in place of the database's. */
+  /** The database URL, pointed at the proxy. */
   url: (databaseUrl: string) => string
-  forward: () => Promise<void>
+  forward: () => void
   blackhole: () => void
-  refuse: () => Promise<void>
+  refuse: () => void
   close: () => Promise<void>
 }
 
-export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
-  let mode: 'forward' | 'blackhole' = 'forward'
+/** A proxy to the PostgreSQL listening on the Unix socket `socketPath`. */
+export async function startTcpProxy (socketPath: string): Promise<TcpProxy> {
+  let mode: 'forward' | 'blackhole' | 'refuse' = 'forward'
   const sockets = new Set<Socket>()
-  let server: Server | undefined
-  let port = 0
 
   function track (socket: Socket): void {
     sockets.add(socket)
@@ -28,8 +28,12 @@ export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
 
   function onConnection (client: Socket): void {
     track(client)
+    if (mode === 'refuse') {
+      client.resetAndDestroy()
+      return
+    }
     if (mode === 'blackhole') return
-    const upstream = connect(targetPort, '127.0.0.1')
+    const upstream = connect(socketPath)
     track(upstream)
     client.pipe(upstream)
     upstream.pipe(client)
@@ -37,38 +41,28 @@ export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
     upstream.on('close', () => client.destroy())
   }
 
-  async function listen (): Promise<void> {
-    const listening = createServer(onConnection)
-    await new Promise<void>((resolve, reject) => listening.once('error', reject).listen(port, '127.0.0.1', resolve))
-    const address = listening.address()
-    if (address !== null && typeof address === 'object') port = address.port
-    server = listening
-  }
-
   function destroyAll (): void {
     for (const socket of sockets) socket.destroy()
   }
 
-  async function stopListening (): Promise<void> {
-    const closing = server
-    server = undefined
-    destroyAll()
-    if (closing !== undefined) await new Promise((resolve) => closing.close(resolve))
-  }
+  const server = createServer(onConnection)
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address !== 'object') throw new Error('the proxy has no TCP address')
 
-  await listen()
   return {
-    get port () { return port },
+    port: address.port,
     url (databaseUrl) {
       const url = new URL(databaseUrl)
-      url.port = String(port)
+      url.hostname = '127.0.0.1'
+      url.port = String(address.port)
+      url.searchParams.delete('host')
       return url.toString()
     },
-    async forward () {
+    forward () {
       mode = 'forward'
       // Frozen connections are cut, as a real network partition ends: the pool must discard them.
       destroyAll()
-      if (server === undefined) await listen()
     },
     blackhole () {
       mode = 'blackhole'
@@ -77,7 +71,13 @@ export async function startTcpProxy (targetPort: number): Promise<TcpProxy> {
         socket.pause()
       }
     },
-    refuse: stopListening,
-    close: stopListening
+    refuse () {
+      mode = 'refuse'
+      destroyAll()
+    },
+    async close () {
+      destroyAll()
+      await new Promise((resolve) => server.close(resolve))
+    }
   }
 }

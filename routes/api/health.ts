@@ -1,8 +1,9 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import type { preHandlerHookHandler } from 'fastify'
 import { packageVersion } from '../../src/project.js'
-import { HEALTH_MEDIA_TYPE, LivenessReport, ReadinessReport, SHUTTING_DOWN_REPORT, readinessReport } from '../../src/health-report.js'
-import { RETRY_AFTER_SECONDS } from '../../plugins/load-shedding.js'
+import { HEALTH_MEDIA_TYPE, LivenessReport, ReadinessReport, SHUTTING_DOWN_REPORT, readinessReport } from '../../src/health/report.js'
+import { RETRY_AFTER_SECONDS } from '../../plugins/external/load-shedding.js'
 
 const Health = Type.Object({
   status: Type.Literal('healthy', { description: 'The API process answers' }),
@@ -32,13 +33,13 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   fastify.get('/health', {
-    // Always 200, as the original API defined it: busy is not down.
+    // Always 200 whatever the database says: busy is not down.
     config: { pressureHandler: () => undefined },
     schema: {
       operationId: 'getHealth',
       tags: ['Health'],
       summary: 'API and database health',
-      description: 'Runs `SELECT 1` on a pooled connection. Always 200: `database` says whether the query succeeded. Kept as the original API defined it; monitors should prefer /api/health/live and /api/health/ready.',
+      description: 'Runs `SELECT 1` on a pooled connection. Always 200: `database` says whether the query succeeded. For probes, prefer /api/health/live and /api/health/ready, which answer 503 when they fail.',
       response: { 200: Health }
     }
   }, async () => {

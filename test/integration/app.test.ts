@@ -3,6 +3,7 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
 import { packageVersion } from '../../src/project.js'
+import { startTcpProxy } from '../tcp-proxy.js'
 
 const database = await startTestDatabase(t)
 
@@ -143,7 +144,11 @@ t.test('postgres:// and postgresql:// URLs both work; sslmode=require never fall
   t.same((await shortScheme.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'connected' })
 
   // The test cluster has no TLS: a URL that requires it must refuse to connect rather than go plaintext.
-  await t.rejects(buildApp(t, testEnv({ url: `${database.url}?sslmode=require` })), /SSL/)
+  const proxy = await startTcpProxy(database.socketPath)
+  t.teardown(() => proxy.close())
+  const requiresTls = new URL(proxy.url(database.url))
+  requiresTls.searchParams.set('sslmode', 'require')
+  await t.rejects(buildApp(t, testEnv({ url: requiresTls.href })), /SSL/)
 })
 
 t.test('DEBUG=true logs each SQL statement with its duration, never its parameter values', async (t) => {

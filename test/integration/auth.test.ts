@@ -3,8 +3,8 @@ import http from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildApp, captureLogs, startTestDatabase, testEnv, type Env } from '../helper.js'
-import { COUNTERS_PER_LIMIT } from '../../plugins/rate-limit.js'
-import { unknownUserHash } from '../../plugins/users.js'
+import { COUNTERS_PER_LIMIT } from '../../plugins/external/rate-limit.js'
+import { unknownUserHash } from '../../src/accounts/user-store.js'
 
 const database = await startTestDatabase(t)
 const env = (overrides: Env = {}) => testEnv(database, overrides)

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { startTestDatabase } from '../helper.js'
@@ -25,29 +25,8 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
   await run(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', outdir], { cwd: root, env: noCoverage })
 
-  // What a module does when it is loaded, checked in a fresh node: the script prints true or false.
-  const answerInChild = async (script: string): Promise<boolean> =>
-    JSON.parse((await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: noCoverage })).stdout)
-
-  // scripts/build.ts answers pg's "Cloudflare Workers?" question at build time: on Node 20 pg's own
-  // answer loads undici, ~60 ms of every start. Node 21 and later have a `navigator` that pg asks
-  // first; the child drops it, so pg takes the Node 20 path on any Node.
-  const loadsUndici = (specifier: string) => answerInChild(
-    `delete globalThis.navigator; await import(${JSON.stringify(specifier)}); process.stdout.write(String(process.moduleLoadList.some((name) => name.includes('undici'))))`)
-  t.equal(await loadsUndici(pathToFileURL(path.join(outdir, 'plugins', 'database.js')).href), false, 'loading the built pg does not load undici')
-  t.equal(await loadsUndici('pg'), true, 'pg itself does')
-
-  // It also keeps env-schema's shared Ajv instance from compiling JSON Schema's meta-schema when
-  // loaded (~50 ms). Ajv compiles each validator with `new Function`; the meta-schema's is the
-  // one that checks a schema's `$schema` property.
-  const compilesMetaSchema = (specifier: string) => answerInChild(
-    `const sources = []; globalThis.Function = new Proxy(Function, { construct: (target, args) => { sources.push(String(args.at(-1))); return Reflect.construct(target, args) } });
-     await import(${JSON.stringify(specifier)}); process.stdout.write(String(sources.some((source) => source.includes('#/properties/%24schema/type'))))`)
-  t.equal(await compilesMetaSchema(pathToFileURL(path.join(outdir, 'plugins', 'config.js')).href), false, 'loading the built env-schema does not compile the meta-schema')
-  t.equal(await compilesMetaSchema('env-schema'), true, 'env-schema itself does')
-
   const database = await startTestDatabase(t)
-  const migrated = await run(process.execPath, [path.join(outdir, 'src', 'migrate-cli.js')], { env: { ...noCoverage, DATABASE_URL: database.url } })
+  const migrated = await run(process.execPath, [path.join(outdir, 'scripts', 'migrate.js')], { env: { ...noCoverage, DATABASE_URL: database.url } })
   t.match(migrated.stdout, /now at version \d+ \(the latest\)/)
 
   // node's options from the start script, the entry point from this build.
@@ -107,30 +86,6 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   server.child.kill('SIGTERM')
   t.same(await server.exited, { code: 0, signal: null }, 'stopped cleanly')
   t.notMatch(server.stderr(), /stale plugin/)
-
-  // The build also has sonic-boom keep a running count of its pending batch's bytes rather than
-  // measure the whole batch again for every log line it appends. A preload counts the strings
-  // holding two or more log lines that Buffer.byteLength is asked to measure.
-  const countBatchesMeasured = `data:text/javascript,${encodeURIComponent(`
-    import { writeSync } from 'node:fs'
-    const byteLength = Buffer.byteLength
-    globalThis.batchesMeasured = 0
-    Buffer.byteLength = function (value, encoding) {
-      if (typeof value === 'string' && value.startsWith('{') && value.includes('}\\n{')) globalThis.batchesMeasured++
-      return Reflect.apply(byteLength, this, [value, encoding])
-    }
-    process.on('exit', () => writeSync(2, 'batches measured: ' + globalThis.batchesMeasured + '\\n'))`)}`
-  const counted = await spawnServer(t, productionEnv, { nodeArgs: [`--import=${countBatchesMeasured}`, ...nodeArgs] })
-  const countedBase = await counted.listening
-  await Promise.all(Array.from({ length: 50 }, () => fetch(`${countedBase}/`).then((response) => response.arrayBuffer())))
-  counted.child.kill('SIGTERM')
-  t.same(await counted.exited, { code: 0, signal: null })
-  t.equal(counted.stdout().split('\n').filter((line) => line.includes('"msg":"request completed"')).length, 50, 'every access line is written')
-  t.match(counted.stderr(), /^batches measured: 0$/m, 'no pending batch of log lines is measured again')
-  const pinoMeasuresBatches = await answerInChild(`await import(${JSON.stringify(countBatchesMeasured)}); const { default: pino } = await import('pino')
-    const log = pino(pino.destination({ dest: 2, sync: false, minLength: 4096 })); for (let i = 0; i < 50; i++) log.info('line')
-    process.stdout.write(String(globalThis.batchesMeasured > 0))`)
-  t.equal(pinoMeasuresBatches, true, 'sonic-boom itself does')
 
   // npm runs the start script with `sh -c`, and passes a SIGTERM it gets to that shell: the shell
   // must have handed its process to node (exec), or it would die and leave the server running.

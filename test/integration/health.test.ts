@@ -13,7 +13,7 @@ const database = await startTestDatabase(t)
 const password = decodeURIComponent(new URL(database.url).password)
 
 async function appBehindProxy (t: Test, overrides: Env = {}): Promise<{ app: FastifyInstance, proxy: TcpProxy }> {
-  const proxy = await startTcpProxy(database.port)
+  const proxy = await startTcpProxy(database.socketPath)
   t.teardown(() => proxy.close())
   const app = await buildApp(t, testEnv({ url: proxy.url(database.url) }, {
     HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS),
@@ -62,7 +62,7 @@ t.test('live answers pass without touching the database, on GET and HEAD, never 
   t.equal(head.statusCode, 200)
   t.equal(head.body, '')
   t.equal(head.headers['cache-control'], 'no-store')
-  await proxy.forward()
+  proxy.forward()
 })
 
 t.test('ready passes in the health+json format with the probe time and pool figures', async (t) => {
@@ -92,7 +92,7 @@ t.test('ready passes in the health+json format with the probe time and pool figu
 
 t.test('refused connections: ready 503 with Retry-After, health disconnected, then recovery', async (t) => {
   const { app, proxy } = await appBehindProxy(t)
-  await proxy.refuse()
+  proxy.refuse()
   const ready = await timed(app, '/api/health/ready')
   t.equal(ready.response.statusCode, 503)
   t.ok(Number(ready.response.headers['retry-after']) > 0, 'Retry-After')
@@ -102,7 +102,7 @@ t.test('refused connections: ready 503 with Retry-After, health disconnected, th
   const health = await timed(app, '/api/health')
   t.same(health.response.json(), { status: 'healthy', database: 'disconnected' })
 
-  await proxy.forward()
+  proxy.forward()
   await readyAgain(t, app, 5000)
 })
 
@@ -123,7 +123,7 @@ t.test('black hole (TCP accepted, never answered): every answer still arrives in
       t.ok(probe.observedValue >= HEALTH_TIMEOUT_MS - 1 && probe.observedValue <= elapsedMs, `reports the ${probe.observedValue} ms it waited`)
     }
   }
-  await proxy.forward()
+  proxy.forward()
   await readyAgain(t, app, 5000)
 })
 
@@ -209,6 +209,20 @@ async function appWithBusyRoute (t: Test, overrides: Env): Promise<FastifyInstan
 }
 
 /**
+ * Resolves just after load shedding has taken its next sample of the event loop. A sample covers
+ * the time since the one before, so a busy spell started right after one fills the next sample
+ * whole: what it then reports does not depend on where in the interval the spell began.
+ */
+async function afterNextSample (app: FastifyInstance): Promise<void> {
+  const before = app.memoryUsage()
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const now = app.memoryUsage()
+    if (now.eventLoopDelay !== before.eventLoopDelay || now.eventLoopUtilized !== before.eventLoopUtilized) return
+  }
+}
+
+/**
  * Sends `/`, the probes and `/api/health` together every 50 ms, a pace that leaves the loop mostly
  * idle, until `/` is shed, for up to 5 s: the four answers, or undefined.
  */
@@ -226,6 +240,7 @@ async function untilShed (app: FastifyInstance) {
 
 t.test('a saturated event loop sheds load with 503 and Retry-After, liveness and /api/health excepted', async (t) => {
   const app = await appWithBusyRoute(t, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '50' })
+  await afterNextSample(app)
   await app.inject({ method: 'GET', url: '/busy' })
   const shed = await untilShed(app)
   t.ok(shed, 'a request was refused while the loop was saturated')
@@ -243,6 +258,7 @@ t.test('event-loop utilisation is measured over the last second, not since start
   // 1.5 s that follow would stay far below 0.9 and nothing would ever be shed.
   await new Promise((resolve) => setTimeout(resolve, 3000))
   t.notOk(await untilShed(app), 'polling alone, as long as the check below polls, sheds nothing')
+  await afterNextSample(app)
   await app.inject({ method: 'GET', url: '/busy' })
   const shed = await untilShed(app)
   t.ok(shed, 'a request was refused after a saturated second')

@@ -6,8 +6,8 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import t from 'tap'
 import { testRunnerEnv } from '../spawn-server.js'
-import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
-import { migrate, migrationsDir, readSchemaVersion } from '../../src/migrate.js'
+import { buildApp, captureLogs, databaseParentDir, startTestDatabase, testEnv } from '../helper.js'
+import { migrate, migrationsDir, readSchemaVersion } from '../../src/database/migrations.js'
 import { projectRoot } from '../../src/project.js'
 
 type Cleanup = Pick<typeof t, 'teardown'>
@@ -138,7 +138,7 @@ const runCli = promisify(execFile)
 const cliCwd = await mkdtemp(path.join(tmpdir(), 'spinta-migrate-'))
 t.teardown(() => rm(cliCwd, { recursive: true, force: true }))
 // The test runner's own loaders run the CLI too, so its coverage merges with the rest.
-const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, [...process.execArgv, path.join(projectRoot, 'src', 'migrate-cli.ts'), ...args], {
+const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, [...process.execArgv, path.join(projectRoot, 'scripts', 'migrate.ts'), ...args], {
   cwd: cliCwd,
   env: { ...testRunnerEnv(), PATH: process.env.PATH, NODE_ENV: 'development', ...env }
 })
@@ -174,7 +174,7 @@ t.test('npm run migrate in production needs DATABASE_URL but not SECRET_KEY', as
 })
 
 t.test('npm run migrate without DATABASE_URL says so and migrates the embedded database', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'spinta-embedded-'))
+  const dir = await databaseParentDir()
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const dataDir = path.join(dir, 'data')
   const { stdout } = await cli([], { EMBEDDED_DATABASE_DIR: dataDir })

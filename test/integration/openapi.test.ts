@@ -90,8 +90,8 @@ t.test('every body has a valid JSON Schema; every response body has examples tha
 })
 
 t.test('every route schema, hidden routes included, passes JSON Schema\'s meta-schema', async (t) => {
-  // src/app.ts turns Ajv's meta-schema check off at start-up; this is where a malformed schema is caught.
-  // Read once the app is ready: plugins' onRoute hooks replace a route's schema (plugins/errors.ts adds `default`).
+  // The server options turn Ajv's meta-schema check off at start-up; this is where a malformed schema is caught.
+  // Read once the app is ready: plugins' onRoute hooks replace a route's schema (the errors plugin adds `default`).
   const routes: RouteOptions[] = []
   await buildApp(t, testEnv(database), { onRoute: (route) => { routes.push(route) } })
 

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import pg from 'pg'
-import { startTestDatabase } from '../helper.js'
+import { databaseParentDir, startTestDatabase } from '../helper.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 
@@ -30,8 +30,9 @@ t.test('NODE_ENV=production without DATABASE_URL exits non-zero before listening
 
 // A start-up that hangs on the database fails here, not at the file's timeout.
 t.test('an unreachable DATABASE_URL exits non-zero, naming host, port and database but not the password', { timeout: 30_000 }, async (t) => {
-  const closed = await startTcpProxy(database.port)
-  await closed.refuse()
+  const closed = await startTcpProxy(database.socketPath)
+  t.teardown(() => closed.close())
+  closed.refuse()
   const server = await spawnServer(t, {
     NODE_ENV: 'production',
     SECRET_KEY: secretKey,
@@ -91,7 +92,7 @@ t.test('a .env that exists but cannot be read exits non-zero with one line on st
 })
 
 t.test('SIGTERM: probes fail at once, in-flight requests complete, the process exits 0 within the grace period', async (t) => {
-  const proxy = await startTcpProxy(database.port)
+  const proxy = await startTcpProxy(database.socketPath)
   t.teardown(() => proxy.close())
   const graceMs = 8000
   const server = await spawnServer(t, {
@@ -175,7 +176,7 @@ t.test('a second signal exits at once, even with a stdout nobody reads', async (
 })
 
 t.test('without DATABASE_URL the server runs an embedded PostgreSQL whose data survives a restart', async (t) => {
-  const dataDir = path.join(await mkdtemp(path.join(tmpdir(), 'spinta-embedded-')), 'postgres')
+  const dataDir = path.join(await databaseParentDir(), 'postgres')
   t.teardown(() => rm(path.dirname(dataDir), { recursive: true, force: true }))
   const env = { SECRET_KEY: secretKey, EMBEDDED_DATABASE_DIR: dataDir }
 
@@ -184,9 +185,9 @@ t.test('without DATABASE_URL the server runs an embedded PostgreSQL whose data s
     const base = await server.listening
     t.match(server.stdout(), /DATABASE_URL is not set: started the embedded PostgreSQL/)
     t.same(JSON.parse((await get(`${base}/api/health`)).body), { status: 'healthy', database: 'connected' })
-    const port = Number(/"port":(\d+)/.exec(server.stdout())?.[1])
+    t.match(server.stdout(), `"socket":${JSON.stringify(path.join(dataDir, '.s.PGSQL.5432'))}`, 'it listens on a Unix socket in its data directory')
     const password = (await readFile(`${dataDir}.password`, 'utf8')).trim()
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' })
+    const client = new pg.Client({ host: dataDir, user: 'postgres', password, database: 'postgres' })
     await client.connect()
     await work(client)
     await client.end()
@@ -204,6 +205,24 @@ t.test('without DATABASE_URL the server runs an embedded PostgreSQL whose data s
   })
 })
 
+t.test('the embedded PostgreSQL never changes the permissions of a directory it did not make', async (t) => {
+  const privateDir = await mkdtemp(path.join(tmpdir(), 'spinta-private-'))
+  t.teardown(() => rm(privateDir, { recursive: true, force: true }))
+  const dataDir = path.join(privateDir, 'postgres')
+  const server = await spawnServer(t, { SECRET_KEY: secretKey, EMBEDDED_DATABASE_DIR: dataDir })
+  if (process.getuid?.() === 0) {
+    // As root PostgreSQL runs as the `postgres` OS user, which cannot enter a directory private to root.
+    t.same(await server.exited, { code: 1, signal: null })
+    t.equal(server.stderr(), `spinta-backend failed to start: the embedded PostgreSQL runs as the OS user postgres (PostgreSQL refuses to run as root), which cannot enter ${privateDir}, ` +
+      `above its data directory ${dataDir}: run as a normal user, set EMBEDDED_DATABASE_DIR to a directory it can reach, or set DATABASE_URL\n`)
+  } else {
+    await server.listening
+    server.child.kill('SIGTERM')
+    t.equal((await server.exited).code, 0, 'a normal user runs it in a directory only it can enter')
+  }
+  t.equal((await stat(privateDir)).mode & 0o777, 0o700, 'the directory is still private')
+})
+
 t.test('a signal during start-up exits at once with one line on stderr', async (t) => {
   // A database that accepts connections and never answers holds the server in its start-up check.
   const { server: blackHole, port } = await loopbackServer(t)
@@ -216,7 +235,7 @@ t.test('a signal during start-up exits at once with one line on stderr', async (
 })
 
 t.test('the embedded PostgreSQL stops with the server, also on a signal as soon as PostgreSQL is ready', async (t) => {
-  const dataDir = path.join(await mkdtemp(path.join(tmpdir(), 'spinta-embedded-')), 'postgres')
+  const dataDir = path.join(await databaseParentDir(), 'postgres')
   t.teardown(() => rm(path.dirname(dataDir), { recursive: true, force: true }))
   const server = await spawnServer(t, { SECRET_KEY: secretKey, EMBEDDED_DATABASE_DIR: dataDir })
   const pidFile = path.join(dataDir, 'postmaster.pid')

@@ -1,9 +1,8 @@
 import t from 'tap'
-import Fastify from 'fastify'
-import config from '../../plugins/config.js'
+import config from '../../plugins/external/config.js'
 import { captureLogs, type Env } from '../helper.js'
-import { SECRET_KEY_PLACEHOLDER, type Config } from '../../src/config.js'
-import { loggerOptions } from '../../src/logger.js'
+import { SECRET_KEY_PLACEHOLDER, type Config } from '../../src/config/schema.js'
+import { createServer } from '../../src/app.js'
 
 const productionEnv: Env = {
   NODE_ENV: 'production',
@@ -13,7 +12,7 @@ const productionEnv: Env = {
 
 /** The config plugin alone, as the app registers it, on the given environment. */
 async function loadConfig (env: Env, logs?: ReturnType<typeof captureLogs>): Promise<Config> {
-  const app = Fastify({ logger: logs === undefined ? false : { ...loggerOptions, stream: logs.stream } })
+  const app = createServer({ logStream: logs?.stream })
   app.register(config, { env })
   try {
     await app.ready()

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { serverOptions } from '../../src/app.js'
+import { serverOptions } from '../../src/http/server-options.js'
 import { errorApp, type ErrorAppOptions } from '../error-app.js'
 import { captureLogs } from '../helper.js'
 import { problemIssues } from '../problem.js'

@@ -5,7 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import pino from 'pino'
 import t from 'tap'
-import { bufferedStdout, loggerOptions, warnOfDroppedLines } from '../../src/logger.js'
+import { loggerOptions } from '../../src/logging/logger.js'
+import { bufferedStdout, warnOfDroppedLines } from '../../src/logging/stdout.js'
 
 interface LogLine { msg: string, n?: number, droppedLines?: number }
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildSerializerOncePerSchema } from '../../src/serializers.js'
+import { buildSerializerOncePerSchema } from '../../src/http/serializers.js'
 
 const welcome = { type: 'object', properties: { message: { type: 'string' } } }
 const problem = { type: 'object', properties: { status: { type: 'integer' } } }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { trustProxyFrom } from '../../src/trust-proxy.js'
+import { trustProxyFrom } from '../../src/http/trust-proxy.js'
 
 t.test('TRUST_PROXY unset or empty trusts no proxy', async (t) => {
   for (const value of [undefined, '', ' , ']) t.equal(trustProxyFrom(value), false, JSON.stringify(value))

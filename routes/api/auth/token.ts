@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody'
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { httpError } from '../../../src/http-error.js'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { httpError } from '../../../src/http/http-error.js'
 
 const TokenRequest = Type.Object({
   grant_type: Type.Optional(Type.Literal('password')),

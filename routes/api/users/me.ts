@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { UserSchema } from '../../../src/user-schema.js'
+import { UserSchema } from '../../../src/accounts/user.js'
 
 const me: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/me', {

@@ -1,0 +1,64 @@
+import fp from 'fastify-plugin'
+import jwt from '@fastify/jwt'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { httpError } from '../../src/http/http-error.js'
+import type { User } from '../../src/accounts/user.js'
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    /** An access token names its user by id. */
+    payload: { sub: string }
+    /** `authenticate` replaces the verified payload with the user it names. */
+    user: User
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * An onRequest hook for routes that need a signed-in user: it checks the bearer token and
+     * sets `request.user`, or answers 401 with `WWW-Authenticate: Bearer` (403 for a deactivated account).
+     */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  }
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Access tokens: JWTs signed with SECRET_KEY and ALGORITHM, valid ACCESS_TOKEN_EXPIRE_MINUTES.
+ * Verification accepts ALGORITHM alone, so `alg: none` and every other algorithm are refused.
+ */
+export default fp(async function auth (fastify) {
+  const { config } = fastify
+  // The config plugin sets a random key when SECRET_KEY is unset outside production, and refuses to start without one in production.
+  if (config.SECRET_KEY === undefined) throw new Error('SECRET_KEY is not set')
+
+  await fastify.register(jwt, {
+    secret: config.SECRET_KEY,
+    sign: { algorithm: config.ALGORITHM, expiresIn: config.ACCESS_TOKEN_EXPIRE_MINUTES * 60 },
+    verify: { algorithms: [config.ALGORITHM] }
+  })
+
+  fastify.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {
+    if (request.headers.authorization === undefined) {
+      reply.header('www-authenticate', 'Bearer')
+      throw httpError(401, 'Not authenticated')
+    }
+    // RFC 6750: a token that is malformed, expired, forged or names no user is an invalid_token.
+    const invalidToken = () => {
+      reply.header('www-authenticate', 'Bearer error="invalid_token"')
+      return httpError(401, 'Could not validate credentials')
+    }
+    let sub: unknown
+    try {
+      ({ sub } = await request.jwtVerify<{ sub: unknown }>())
+    } catch {
+      throw invalidToken()
+    }
+    const user = typeof sub === 'string' && uuid.test(sub) ? await fastify.users.findById(sub) : null
+    if (user === null) throw invalidToken()
+    if (!user.is_active) throw httpError(403, 'This account is deactivated')
+    request.user = user
+  })
+}, { name: 'auth', dependencies: ['config', 'users'] })

@@ -1,0 +1,57 @@
+import { createReadStream } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { redocBundlePath, redocPage, redocPolicy, swaggerUiAssets, swaggerUiPolicy } from '../../src/docs/pages.js'
+import { packageVersion } from '../../src/project.js'
+
+/**
+ * The OpenAPI document (from the routes' TypeBox schemas) at /openapi.json, Swagger UI at /docs
+ * and ReDoc at /redoc. Every asset is served by this server: no page loads anything from a CDN.
+ */
+export default fp(async function docs (fastify) {
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: fastify.config.APP_NAME,
+        description: 'Youth soccer analytics platform API',
+        version: packageVersion
+      },
+      tags: [
+        { name: 'Root', description: 'Where to start' },
+        { name: 'Health', description: 'Liveness, readiness and database checks for monitors and load balancers' },
+        { name: 'Auth', description: 'Accounts and access tokens (OAuth2 password flow)' },
+        { name: 'Users', description: 'The signed-in user' }
+      ],
+      components: {
+        securitySchemes: {
+          // The password flow lets Swagger UI's Authorize button sign in with the form-encoded token endpoint.
+          OAuth2PasswordBearer: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/token', scopes: {} } } },
+          HTTPBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access_token from POST /api/auth/token' }
+        }
+      }
+    }
+  })
+
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: swaggerUiPolicy,
+    baseDir: swaggerUiAssets,
+    logo: { type: 'image/svg+xml', content: await readFile(path.join(swaggerUiAssets, 'logo.svg')) }
+  })
+
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+
+  // Streamed from disk when asked for rather than held in memory: few visitors read the docs.
+  const { size: redocBundleSize } = await stat(redocBundlePath)
+  fastify.get('/redoc', { schema: { hide: true }, config: { contentSecurityPolicy: redocPolicy } }, async (_request, reply) => {
+    return reply.type('text/html; charset=utf-8').send(redocPage)
+  })
+  fastify.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400')
+      .header('content-length', redocBundleSize).send(createReadStream(redocBundlePath))
+  })
+}, { name: 'docs', dependencies: ['config', 'errors', 'security-headers'] })

@@ -1,0 +1,66 @@
+import type { Pool } from 'pg'
+import type { NewUser, User } from './user.js'
+
+export interface UserStore {
+  /** The new user, or null when the email is taken in any letter case. */
+  create: (user: NewUser) => Promise<User | null>
+  /**
+   * The user with this email and password, or null. An unknown email costs one password
+   * verification too, so the answer's timing does not tell which emails have accounts.
+   */
+  authenticate: (email: string, password: string) => Promise<User | null>
+  findById: (id: string) => Promise<User | null>
+}
+
+const columns = 'id, email, full_name, is_active, created_at'
+
+/**
+ * argon2id (the library's default algorithm) at OWASP's recommended minimum: 19 MiB, 2 passes, 1
+ * lane. Written out rather than left to the library's defaults, which unknownUserHash must match.
+ */
+const hashOptions = { memoryCost: 19_456, timeCost: 2, parallelism: 1 }
+
+/**
+ * An unknown email is checked against this hash, made with hashOptions like real ones, so the
+ * answer takes as long as for a wrong password. Its password is a random one nobody kept.
+ */
+export const unknownUserHash = '$argon2id$v=19$m=19456,t=2,p=1$QsC5XzxiGXWJLtZzldYlUA$aSHSsF1xVNBRHACjNzdN2J5SjOEbUs252Bb8pch1sLE'
+
+/** Users in PostgreSQL; passwords are hashed on libuv's thread pool rather than the event loop. */
+export function userStore (pool: Pool): UserStore {
+  // Loaded with the first password, not at start-up: the native library costs memory and start-up
+  // time from the moment it loads.
+  let argon2: Promise<typeof import('@node-rs/argon2')> | undefined
+  const loadArgon2 = () => (argon2 ??= import('@node-rs/argon2'))
+
+  return {
+    async create ({ email, password, full_name: fullName }) {
+      const { hash } = await loadArgon2()
+      const passwordHash = await hash(password, hashOptions)
+      const { rows } = await pool.query<User>(
+        `INSERT INTO users (email, password_hash, full_name) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING RETURNING ${columns}`,
+        [email, passwordHash, fullName]
+      )
+      return rows[0] ?? null
+    },
+
+    async authenticate (email, password) {
+      const { rows } = await pool.query<User & { password_hash: string }>(
+        `SELECT ${columns}, password_hash FROM users WHERE lower(email) = lower($1)`,
+        [email]
+      )
+      const found = rows[0]
+      const { verify } = await loadArgon2()
+      const matches = await verify(found?.password_hash ?? unknownUserHash, password)
+      if (found === undefined || !matches) return null
+      const { password_hash: _hash, ...user } = found
+      return user
+    },
+
+    async findById (id) {
+      const { rows } = await pool.query<User>(`SELECT ${columns} FROM users WHERE id = $1`, [id])
+      return rows[0] ?? null
+    }
+  }
+}

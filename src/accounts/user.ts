@@ -1,0 +1,35 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/** A user as every route returns it; the password hash is not part of it. */
+export const UserSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String({ format: 'email', description: 'As registered; sign-in ignores its letter case' }),
+  full_name: Type.String(),
+  is_active: Type.Boolean({ description: 'Deactivated accounts cannot sign in' }),
+  // pg returns a Date; the serializer writes it as ISO 8601.
+  created_at: Type.Unsafe<Date>({ type: 'string', format: 'date-time' })
+}, {
+  description: 'A user account',
+  examples: [{
+    id: '4b4f8f4e-3f1d-4c55-9a57-3f0f7b1c2d10',
+    email: 'ana.coach@example.com',
+    full_name: 'Ana Coach',
+    is_active: true,
+    created_at: '2025-01-15T09:30:00.000Z'
+  }]
+})
+
+export type User = Static<typeof UserSchema>
+
+/** A registration: what a new account is made from. */
+export const NewUserSchema = Type.Object({
+  email: Type.String({ format: 'email', maxLength: 254 }),
+  password: Type.String({ minLength: 8, maxLength: 128, description: '8 to 128 characters' }),
+  // Not blank, and no NUL character (PostgreSQL text cannot hold one). Each part is checked once, in
+  // linear time: Ajv runs the pattern even on a value maxLength has refused, up to the body limit.
+  full_name: Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=[^\\u0000]*$)\\s*\\S' })
+}, {
+  examples: [{ email: 'ana.coach@example.com', password: 'correct horse battery', full_name: 'Ana Coach' }]
+})
+
+export type NewUser = Static<typeof NewUserSchema>

@@ -1,0 +1,149 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Ajv, type ErrorObject, type SchemaValidateFunction } from 'ajv'
+
+/** `.env.example` ships this value; production refuses it. */
+export const SECRET_KEY_PLACEHOLDER = 'your-secret-key-here-change-this-in-production'
+
+const FLAG_VALUES = new Map([['true', true], ['1', true], ['false', false], ['0', false]])
+
+/**
+ * The Ajv instance @fastify/env reads the environment with: env-schema's own options (strings
+ * coerced to the schema's types, defaults filled in, unknown variables dropped, every problem
+ * reported) plus two keywords for values that are not plain JSON scalars, so the whole
+ * configuration stays one schema and its type one `Static<>`. It does not check the schema against
+ * JSON Schema's meta-schema, which costs each Ajv instance noticeable start-up time: this schema
+ * is fixed, and Ajv's strict mode still refuses unknown keywords.
+ */
+export function configAjv (): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    removeAdditional: true,
+    useDefaults: true,
+    coerceTypes: true,
+    allowUnionTypes: true,
+    addUsedSchema: false,
+    validateSchema: false
+  })
+  ajv.addKeyword({ keyword: 'envFlag', modifying: true, errors: true, validate: parseFlag })
+  ajv.addKeyword({ keyword: 'originList', modifying: true, errors: true, validate: parseOriginList })
+  ajv.addKeyword({ keyword: 'postgresUrl', errors: true, validate: isPostgresUrl })
+  return ajv
+}
+
+/** true/false/1/0 in any letter case, so `DEBUG=True` works. */
+const parseFlag: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) => {
+  const flag = typeof data === 'boolean' ? data : FLAG_VALUES.get(String(data).trim().toLowerCase())
+  if (flag === undefined || cxt === undefined) {
+    parseFlag.errors = [{ message: 'must be one of true, false, 1, 0' }]
+    return false
+  }
+  cxt.parentData[cxt.parentDataProperty] = flag
+  return true
+}
+
+/** A comma-separated list of http(s) origins, trimmed. */
+const parseOriginList: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) => {
+  const entries: string[] = Array.isArray(data) ? data.map(String) : String(data).split(',')
+  const origins = entries.map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const invalid = origins.find((origin) => origin !== '*' && !isHttpOrigin(origin))
+  if (invalid !== undefined || cxt === undefined) {
+    parseOriginList.errors = [{ message: `has "${invalid}", which is not an http(s) origin such as https://app.example.com` }]
+    return false
+  }
+  cxt.parentData[cxt.parentDataProperty] = origins
+  return true
+}
+
+/**
+ * A URL pg can connect with. Checked here, so a password with an unencoded `#`, `/` or `?` stops
+ * start-up with a line naming DATABASE_URL rather than pg's bare "Invalid URL". The message never
+ * repeats the value: it holds the password.
+ */
+const isPostgresUrl: SchemaValidateFunction = (_schema, data) => {
+  const protocol = parsedUrl(String(data))?.protocol
+  if (protocol === 'postgres:' || protocol === 'postgresql:') return true
+  isPostgresUrl.errors = [{ message: 'must be a postgres:// or postgresql:// URL, with any # / ? in the password percent-encoded (%23 %2F %3F)' }]
+  return false
+}
+
+function isHttpOrigin (value: string): boolean {
+  const url = parsedUrl(value)
+  return (url?.protocol === 'http:' || url?.protocol === 'https:') && url.origin === value
+}
+
+/** The URL, or undefined when the value is not one. */
+function parsedUrl (value: string): URL | undefined {
+  try {
+    return new URL(value)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * One of the given strings, as a JSON Schema enum: Ajv reports a wrong value once, with the values
+ * allowed (a union of literals gives one error per literal and none of the values).
+ */
+function oneOf<const Values extends readonly string[]> (values: Values, options: { default: Values[number], description?: string }) {
+  return Type.Unsafe<Values[number]>({ type: 'string', enum: values, ...options })
+}
+
+export const configSchema = Type.Object({
+  // Any other value would be taken for development: a typo must not switch the production guards off.
+  NODE_ENV: oneOf(['development', 'test', 'production'], { default: 'development', description: '`production` turns on the production guards' }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
+  APP_NAME: Type.String({ default: 'Spinta Backend', minLength: 1 }),
+  DEBUG: Type.Unsafe<boolean>({ envFlag: true, default: false }),
+  SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  ALGORITHM: oneOf(['HS256', 'HS384', 'HS512'], { default: 'HS256' }),
+  ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 30, minimum: 1 }),
+  LOGIN_ATTEMPTS_PER_MINUTE: Type.Integer({ default: 5, minimum: 1, description: 'sign-in attempts per client IP and username' }),
+  PASSWORD_CHECKS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, description: 'sign-ins and registrations per client IP, whatever the username' }),
+  DATABASE_URL: Type.Optional(Type.String({ postgresUrl: true })),
+  DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: 'largest number of pooled connections per instance' }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 1 }),
+  DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ default: 30000, minimum: 1 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'how long in-flight work may take once the listener closes, after SHUTDOWN_DELAY_MS' }),
+  SHUTDOWN_DELAY_MS: Type.Integer({ default: 0, minimum: 0, description: 'readiness fails this long before the listener closes' }),
+  LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: '0 turns the check off' }),
+  LOAD_SHEDDING_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ default: 0, minimum: 0, maximum: 1, description: '0 turns the check off' }),
+  HEALTH_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1, description: 'upper bound on every health answer' }),
+  BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1, description: 'largest request body a route accepts; larger gets 413' }),
+  EMBEDDED_DATABASE_DIR: Type.String({ default: '.data/postgres', minLength: 1 }),
+  CORS_ORIGINS: Type.Unsafe<string[]>({ originList: true, default: 'http://localhost:3000,http://localhost:8080' })
+})
+
+export type Config = Static<typeof configSchema>
+
+/** Ajv's errors for the environment as one line, each part naming its variable. */
+export function describeConfigErrors (errors: ErrorObject[]): string {
+  const parts = errors.map(({ instancePath, keyword, message, params }) => {
+    const variable = instancePath.slice(1)
+    if (keyword === 'enum') return `${variable} must be one of ${(params as { allowedValues: string[] }).allowedValues.join(', ')}`
+    return variable === '' ? String(message) : `${variable} ${message}`
+  })
+  return [...new Set(parts)].join('; ')
+}
+
+/** What a process reads the config for: `migrate` (`npm run migrate`) signs no tokens and answers no browsers. */
+export type ConfigPurpose = 'serve' | 'migrate'
+
+/** What `NODE_ENV=production` refuses to start with; each line names its variable. */
+export function productionProblems (config: Config, purpose: ConfigPurpose = 'serve'): string[] {
+  if (config.NODE_ENV !== 'production') return []
+  const problems: string[] = []
+  if (config.DATABASE_URL === undefined) problems.push('DATABASE_URL is required when NODE_ENV=production')
+  if (purpose === 'migrate') return problems
+  if (config.SECRET_KEY === undefined) {
+    problems.push('SECRET_KEY is required when NODE_ENV=production')
+  } else if (config.SECRET_KEY === SECRET_KEY_PLACEHOLDER) {
+    problems.push('SECRET_KEY must not be the placeholder from .env.example when NODE_ENV=production')
+  } else if (config.SECRET_KEY.length < 32) {
+    problems.push('SECRET_KEY must be at least 32 characters when NODE_ENV=production')
+  }
+  if (config.CORS_ORIGINS.includes('*')) {
+    problems.push('CORS_ORIGINS must not contain * when NODE_ENV=production: credentials are allowed')
+  }
+  return problems
+}

@@ -1,0 +1,35 @@
+import type { Server } from 'node:http'
+import type { FastifyHttpOptions } from 'fastify'
+import { AccessLogController, deferredChildLogger } from '../logging/request-logging.js'
+import { clientErrorHandler, frameworkErrors } from './parser-errors.js'
+import { genReqId } from './request-id.js'
+import { buildSerializerOncePerSchema } from './serializers.js'
+
+/**
+ * Fastify's server options: fixed when the server is made, before the configuration is read, so
+ * the HTTP limits here are constants rather than settings.
+ */
+export const serverOptions: FastifyHttpOptions<Server> = {
+  // genReqId reads X-Request-Id itself: Fastify's requestIdHeader would take any value unchecked.
+  requestIdHeader: false,
+  genReqId,
+  childLoggerFactory: deferredChildLogger,
+  logController: new AccessLogController({ requestIdLogLabel: 'requestId' }),
+  routerOptions: { ignoreTrailingSlash: true },
+  // Validation errors list every problem, not only the first. Route schemas are checked against
+  // JSON Schema's meta-schema by the tests rather than at every start, where it is slow.
+  ajv: { customOptions: { allErrors: true, validateSchema: false } },
+  schemaController: { compilersFactory: { buildSerializer: buildSerializerOncePerSchema } },
+  frameworkErrors,
+  clientErrorHandler,
+  // Slow or oversized clients get 408 or 431 instead of holding a socket.
+  requestTimeout: 30_000,
+  keepAliveTimeout: 72_000,
+  http: {
+    maxHeaderSize: 16_384,
+    headersTimeout: 10_000,
+    connectionsCheckingInterval: 2_000,
+    // Node would answer a missing Host with an empty 400; the errors plugin answers it as a problem.
+    requireHostHeader: false
+  }
+}
