@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { DatabaseUnavailableError } from '../../src/database/availability.js'
 import { databaseRefusal, problem, problemFromError, problemResponse, requestPath, sendProblem } from '../../src/http/problem.js'
 
 /**
@@ -24,7 +25,8 @@ export default fp(async function errors (fastify) {
 
   fastify.setErrorHandler(function handleError (error, request, reply) {
     const body = problemFromError(error, request, exposeInternals)
-    if (body.status >= 500) request.log.error({ err: error }, 'request failed')
+    if (error instanceof DatabaseUnavailableError) request.log.warn({ detail: body.detail }, 'request refused: the database cannot answer')
+    else if (body.status >= 500) request.log.error({ err: error }, 'request failed')
     else if (databaseRefusal(error) !== undefined) request.log.warn({ err: error }, 'the database refused a value the route should have validated')
     else request.log.debug({ code: (error as { code?: unknown }).code, detail: body.detail }, 'request rejected')
     // http-errors style headers (Allow, WWW-Authenticate, ...) belong to the answer.

@@ -9,5 +9,6 @@ declare module 'fastify' {
 
 /** The user accounts, once the schema they live in is up to date. */
 export default fp(async function users (fastify) {
-  fastify.decorate('users', userStore(fastify.pg.pool))
-}, { name: 'users', dependencies: ['database', 'migrations'] })
+  const { pg, databaseAvailability } = fastify
+  fastify.decorate('users', userStore((text, values) => databaseAvailability.guard(() => pg.pool.query(text, values))))
+}, { name: 'users', dependencies: ['database', 'database-availability', 'migrations'] })

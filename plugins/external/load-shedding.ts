@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
+import { RETRY_AFTER_SECONDS } from '../../src/http/problem.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -7,9 +8,6 @@ declare module 'fastify' {
     pressureHandler?: () => undefined
   }
 }
-
-/** Seconds a client is told to wait (Retry-After) when the server sheds load. */
-export const RETRY_AFTER_SECONDS = 5
 
 /**
  * When the event loop is saturated past the configured limits, requests get 503 with Retry-After

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import type { preHandlerHookHandler } from 'fastify'
 import { packageVersion } from '../../src/project.js'
 import { HEALTH_MEDIA_TYPE, LivenessReport, ReadinessReport, SHUTTING_DOWN_REPORT, readinessReport } from '../../src/health/report.js'
-import { RETRY_AFTER_SECONDS } from '../../plugins/external/load-shedding.js'
+import { RETRY_AFTER_SECONDS } from '../../src/http/problem.js'
 
 const Health = Type.Object({
   status: Type.Literal('healthy', { description: 'The API process answers' }),

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg'
+import type { QueryResult, QueryResultRow } from 'pg'
 import type { NewUser, User } from './user.js'
 
 export interface UserStore {
@@ -26,8 +26,11 @@ const hashOptions = { memoryCost: 19_456, timeCost: 2, parallelism: 1 }
  */
 export const unknownUserHash = '$argon2id$v=19$m=19456,t=2,p=1$QsC5XzxiGXWJLtZzldYlUA$aSHSsF1xVNBRHACjNzdN2J5SjOEbUs252Bb8pch1sLE'
 
+/** Runs one statement: the pool's query, guarded against an unreachable database. */
+export type Query = <Row extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<Row>>
+
 /** Users in PostgreSQL; passwords are hashed on libuv's thread pool rather than the event loop. */
-export function userStore (pool: Pool): UserStore {
+export function userStore (query: Query): UserStore {
   // Loaded with the first password, not at start-up: the native library costs memory and start-up
   // time from the moment it loads.
   let argon2: Promise<typeof import('@node-rs/argon2')> | undefined
@@ -37,7 +40,7 @@ export function userStore (pool: Pool): UserStore {
     async create ({ email, password, full_name: fullName }) {
       const { hash } = await loadArgon2()
       const passwordHash = await hash(password, hashOptions)
-      const { rows } = await pool.query<User>(
+      const { rows } = await query<User>(
         `INSERT INTO users (email, password_hash, full_name) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING RETURNING ${columns}`,
         [email, passwordHash, fullName]
@@ -46,7 +49,7 @@ export function userStore (pool: Pool): UserStore {
     },
 
     async authenticate (email, password) {
-      const { rows } = await pool.query<User & { password_hash: string }>(
+      const { rows } = await query<User & { password_hash: string }>(
         `SELECT ${columns}, password_hash FROM users WHERE lower(email) = lower($1)`,
         [email]
       )
@@ -59,7 +62,7 @@ export function userStore (pool: Pool): UserStore {
     },
 
     async findById (id) {
-      const { rows } = await pool.query<User>(`SELECT ${columns} FROM users WHERE id = $1`, [id])
+      const { rows } = await query<User>(`SELECT ${columns} FROM users WHERE id = $1`, [id])
       return rows[0] ?? null
     }
   }

@@ -102,7 +102,7 @@ export const configSchema = Type.Object({
   PASSWORD_CHECKS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, description: 'sign-ins and registrations per client IP, whatever the username' }),
   DATABASE_URL: Type.Optional(Type.String({ postgresUrl: true })),
   DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: 'largest number of pooled connections per instance' }),
-  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 1 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1, description: 'longest wait for a new connection or a free pool slot; past it the request gets 503' }),
   DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ default: 30000, minimum: 1 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'how long in-flight work may take once the listener closes, after SHUTDOWN_DELAY_MS' }),
   SHUTDOWN_DELAY_MS: Type.Integer({ default: 0, minimum: 0, description: 'readiness fails this long before the listener closes' }),

@@ -3,6 +3,9 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import pg from 'pg'
 
+/** Seconds a client is told to wait (Retry-After) when the server cannot serve it now. */
+export const RETRY_AFTER_SECONDS = 5
+
 /** RFC 9457 problem details: the one shape of every error response. */
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json'
 
@@ -108,7 +111,9 @@ export function problemFromError (thrown: unknown, request: FastifyRequest, expo
   const status = statusOf(error)
   const base = { status, requestId: request.id, url: request.url }
   if (status >= 500) {
-    const detail = exposeInternals && typeof error.message === 'string' && error.message !== ''
+    // `expose` marks a server error whose message was written for clients (http-errors' convention).
+    const tellable = exposeInternals || (error as { expose?: unknown }).expose === true
+    const detail = tellable && typeof error.message === 'string' && error.message !== ''
       ? error.message
       : serverDetails[error.code] ?? GENERIC_SERVER_DETAIL
     return problem({ ...base, detail })

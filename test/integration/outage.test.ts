@@ -1,0 +1,151 @@
+import t, { type Test } from 'tap'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
+import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js'
+
+const HEALTH_TIMEOUT_MS = 1000
+// The contract: a request that needs the database answers within 3 s whatever the database does.
+const BOUND_MS = 3000
+
+const database = await startTestDatabase(t)
+const password = decodeURIComponent(new URL(database.url).password)
+const account = { email: 'outage@example.com', password: 'correct horse battery staple', full_name: 'Outage Test' }
+
+async function appBehindProxy (t: Test) {
+  const proxy = await startTcpProxy(database.socketPath)
+  t.teardown(() => proxy.close())
+  const logs = captureLogs()
+  const app = await buildApp(t, testEnv({ url: proxy.url(database.url) }, { HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS) }), { logs })
+  return { app, proxy, logs }
+}
+
+async function signIn (app: FastifyInstance): Promise<string> {
+  await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
+  const token = await app.inject({ method: 'POST', url: '/api/auth/token', payload: new URLSearchParams({ username: account.email, password: account.password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  return token.json().access_token
+}
+
+/** The four requests that need the database, sent at once, each with the time it took. */
+function databaseRequests (app: FastifyInstance, accessToken: string, newEmail: string) {
+  const timed = async (request: Promise<LightMyRequestResponse>) => {
+    const started = performance.now()
+    const response = await request
+    return { response, elapsedMs: performance.now() - started }
+  }
+  const me = () => app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })
+  return Promise.all([
+    timed(me()),
+    timed(me()),
+    timed(app.inject({ method: 'POST', url: '/api/auth/register', payload: { ...account, email: newEmail } })),
+    timed(app.inject({ method: 'POST', url: '/api/auth/token', payload: new URLSearchParams({ username: account.email, password: account.password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } }))
+  ])
+}
+
+function assertRefused (t: Test, { response, elapsedMs }: { response: LightMyRequestResponse, elapsedMs: number }) {
+  const label = `${response.json().instance}`
+  t.equal(response.statusCode, 503, `${label}: 503`)
+  t.match(response.headers['content-type'], /^application\/problem\+json/)
+  t.ok(Number(response.headers['retry-after']) > 0, `${label}: Retry-After`)
+  const body = response.json()
+  t.match(body.detail, /database is unavailable/)
+  t.equal(body.requestId, response.headers['x-request-id'])
+  t.notMatch(response.body, /127\.0\.0\.1|postgres|spinta-db/, 'no host, user or socket')
+  t.notOk(response.body.includes(password), 'no password')
+  t.ok(elapsedMs < BOUND_MS, `${label} answered in ${Math.round(elapsedMs)} ms`)
+}
+
+/** Polls `/api/users/me` until it answers 200; fails the test if it has not within 5 s. */
+async function servedAgain (t: Test, app: FastifyInstance, accessToken: string): Promise<void> {
+  const deadline = performance.now() + 5000
+  while (performance.now() < deadline) {
+    const response = await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })
+    if (response.statusCode === 200) {
+      t.pass('served again within 5 s of the database\'s return')
+      return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.fail('not served again within 5 s of the database\'s return')
+}
+
+/** After recovery: the refused registration left no row, and the same registration now succeeds. */
+async function nothingHalfDone (t: Test, app: FastifyInstance, email: string): Promise<void> {
+  const { rows } = await app.pg.query('SELECT count(*)::int AS n FROM users WHERE email = $1', [email])
+  t.equal(rows[0].n, 0, 'the refused registration left no row')
+  const retried = await app.inject({ method: 'POST', url: '/api/auth/register', payload: { ...account, email } })
+  t.equal(retried.statusCode, 201, 'and succeeds when retried')
+}
+
+function assertOutageLogged (t: Test, logs: ReturnType<typeof captureLogs>, refusedAtLeast: number) {
+  const lines = logs.lines
+  const refused = lines.filter((line) => line.msg === 'request completed' && line.statusCode === 503).length
+  t.ok(refused >= refusedAtLeast, `${refused} requests refused`)
+  t.equal(lines.filter((line) => line.msg === 'request refused: the database cannot answer' && line.level === 40).length, refused, 'one warning per refused request')
+  t.equal(lines.filter((line) => /the database is unreachable/.test(String(line.msg))).length, 1, 'the outage\'s start, once')
+  t.equal(lines.filter((line) => /the database is reachable again/.test(String(line.msg))).length, 1, 'its end, once')
+  t.same(lines.filter((line) => Number(line.level) >= 50), [], 'no error lines')
+  t.notOk(logs.text().includes(password), 'no password in the log')
+}
+
+t.test('database black-holed: every route that needs it answers 503 in time; the rest is unaffected; it recovers', async (t) => {
+  const { app, proxy, logs } = await appBehindProxy(t)
+  const accessToken = await signIn(app)
+  proxy.blackhole()
+
+  const refused = await databaseRequests(app, accessToken, 'blackhole@example.com')
+  for (const answer of refused) assertRefused(t, answer)
+  t.equal(app.databaseAvailability.available, false, 'the outage is known')
+
+  // Known down: refused at once, without waiting on the pool.
+  let acquired = 0
+  app.pg.pool.on('acquire', () => { acquired++ })
+  const again = await databaseRequests(app, accessToken, 'blackhole@example.com')
+  for (const answer of again) assertRefused(t, answer)
+  t.equal(acquired, 0, 'no pooled connection was waited for while the outage was known')
+
+  for (const url of ['/', '/api/health/live', '/openapi.json', '/docs/json', '/redoc']) {
+    t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, `${url} does not need the database`)
+  }
+
+  proxy.forward()
+  await servedAgain(t, app, accessToken)
+  await nothingHalfDone(t, app, 'blackhole@example.com')
+  assertOutageLogged(t, logs, refused.length + again.length)
+})
+
+t.test('database stopped: every route that needs it answers 503 at once; restarted: served again without a restart', async (t) => {
+  const logs = captureLogs()
+  const app = await buildApp(t, testEnv(database, { HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS) }), { logs })
+  const accessToken = await signIn(app)
+  await database.stop()
+
+  const refused = await databaseRequests(app, accessToken, 'stopped@example.com')
+  for (const answer of refused) assertRefused(t, answer)
+  t.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200, 'GET / does not need the database')
+
+  await database.start()
+  await servedAgain(t, app, accessToken)
+  await nothingHalfDone(t, app, 'stopped@example.com')
+  assertOutageLogged(t, logs, refused.length)
+})
+
+t.test('a slow query on a healthy database is not cut short', async (t) => {
+  const { app } = await appBehindProxy(t)
+  const { rows } = await app.databaseAvailability.guard(() => app.pg.query('SELECT pg_sleep(1.5), 42 AS answer'))
+  t.equal(rows[0].answer, 42, 'a query pending past several checks still completes')
+  t.equal(app.databaseAvailability.available, true)
+})
+
+t.test('every pooled connection busy: 503 once the pool\'s wait runs out, saying so; the database is not taken for down', async (t) => {
+  const proxy: TcpProxy = await startTcpProxy(database.socketPath)
+  t.teardown(() => proxy.close())
+  const app = await buildApp(t, testEnv({ url: proxy.url(database.url) }, { DATABASE_POOL_MAX: '1', DATABASE_CONNECT_TIMEOUT_MS: '1000' }))
+  const accessToken = await signIn(app)
+  const held = await app.pg.connect()
+  t.teardown(() => held.release())
+  const response = await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })
+  t.equal(response.statusCode, 503)
+  t.ok(Number(response.headers['retry-after']) > 0, 'Retry-After')
+  t.match(response.json().detail, /Every database connection is busy/)
+  t.equal(app.databaseAvailability.available, true, 'the database itself answered')
+})
