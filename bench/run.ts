@@ -138,8 +138,9 @@ async function main (): Promise<void> {
     { name: 'baseline', label: 'baseline (node:http + pg)', args: [path.join(root, 'bench/baseline-server.js')], env: { DATABASE_URL: databaseUrl } },
     { name: 'fastify-alone', label: 'Fastify alone (routes only, no security headers)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl, BENCH_SECURITY_HEADERS: 'off' } },
     { name: 'fastify-floor', label: 'Fastify floor (routes + security headers only)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl, BENCH_DIST: dist } },
-    { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', args: apiArgs, env: apiEnv },
-    { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', args: apiArgs, env: { ...apiEnv, LOG_LEVEL: 'warn' } }
+    // Metrics on, as by default, each on a loopback address of its own so the two never compete for METRICS_PORT.
+    { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', args: apiArgs, env: { ...apiEnv, METRICS_HOST: '127.0.0.2' } },
+    { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', args: apiArgs, env: { ...apiEnv, METRICS_HOST: '127.0.0.3', LOG_LEVEL: 'warn' } }
   ]
 
   // Start-up is timed one server at a time, so no start competes with another for the CPU, and the

@@ -47,7 +47,7 @@ export async function spawnServer (t: { teardown: (fn: () => unknown) => void },
       : [process.execPath, [...process.execArgv, serverEntry], { ...testRunnerEnv(), FASTIFY_AUTOLOAD_TYPESCRIPT: '1' }]
   const child = spawn(file, args, {
     cwd,
-    env: { ...runnerEnv, PATH: process.env.PATH, PORT: '0', ...env },
+    env: { ...runnerEnv, PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // A shell gets a process group of its own, so the teardown can stop a server the shell left behind.
     detached: shellCommand !== undefined

@@ -9,5 +9,8 @@ declare module 'fastify' {
 }
 
 export default fp(async function databaseCheckPlugin (fastify) {
-  fastify.decorate('checkDatabase', databaseCheck(fastify.pg.pool, fastify.config.HEALTH_TIMEOUT_MS, fastify.log))
-}, { name: 'database-check', dependencies: ['config', 'database'] })
+  const { probeDuration } = fastify.metrics
+  fastify.decorate('checkDatabase', databaseCheck(fastify.pg.pool, fastify.config.HEALTH_TIMEOUT_MS, fastify.log, (check) => {
+    probeDuration.observe({ ok: String(check.ok) }, check.responseTimeMs / 1000)
+  }))
+}, { name: 'database-check', dependencies: ['config', 'database', 'metrics'] })

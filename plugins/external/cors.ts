@@ -18,4 +18,4 @@ export default fp(async function corsPolicy (fastify) {
     // An OPTIONS without Origin or Access-Control-Request-Method gets the same 204, not the plugin's text/plain 400.
     strictPreflight: false
   })
-}, { name: 'cors', dependencies: ['config', 'errors', 'security-headers'] })
+}, { name: 'cors', dependencies: ['config', 'errors', 'metrics', 'security-headers'] })

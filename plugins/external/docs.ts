@@ -54,4 +54,4 @@ export default fp(async function docs (fastify) {
     return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400')
       .header('content-length', redocBundleSize).send(createReadStream(redocBundlePath))
   })
-}, { name: 'docs', dependencies: ['config', 'errors', 'security-headers'] })
+}, { name: 'docs', dependencies: ['config', 'errors', 'metrics', 'security-headers'] })

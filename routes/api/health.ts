@@ -74,6 +74,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (_request, reply) => {
     reply.type(HEALTH_MEDIA_TYPE)
     const report = readinessReport(await fastify.checkDatabase(), fastify.pg.pool)
+    fastify.metrics.probeOutcomes.inc({ outcome: report.status })
     if (report.status === 'fail') reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
     return report
   })

@@ -110,6 +110,8 @@ export const configSchema = Type.Object({
   LOAD_SHEDDING_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ default: 0, minimum: 0, maximum: 1, description: '0 turns the check off' }),
   HEALTH_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1, description: 'upper bound on every health answer' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1, description: 'largest request body a route accepts; larger gets 413' }),
+  METRICS_HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'where Prometheus scrapes /metrics: never the public address' }),
+  METRICS_PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: '0 turns the metrics listener off' }),
   EMBEDDED_DATABASE_DIR: Type.String({ default: '.data/postgres', minLength: 1 }),
   CORS_ORIGINS: Type.Unsafe<string[]>({ originList: true, default: 'http://localhost:3000,http://localhost:8080' })
 })

@@ -16,7 +16,7 @@ export interface DatabaseCheck {
  * Concurrent callers share the one query in flight, so a storm of probes costs the pool at most
  * one connection; once that query settles its result is never reused.
  */
-export function databaseCheck (pool: Pool, timeoutMs: number, log: FastifyBaseLogger): () => Promise<DatabaseCheck> {
+export function databaseCheck (pool: Pool, timeoutMs: number, log: FastifyBaseLogger, onAnswer: (check: DatabaseCheck) => void = () => {}): () => Promise<DatabaseCheck> {
   let inFlight: Promise<DatabaseCheck> | undefined
 
   async function probe (): Promise<DatabaseCheck> {
@@ -47,7 +47,10 @@ export function databaseCheck (pool: Pool, timeoutMs: number, log: FastifyBaseLo
         failure: `no answer within ${timeoutMs} ms`
       }), timeoutMs)
     })
-    return Promise.race([inFlight, deadline]).finally(() => clearTimeout(timer))
+    return Promise.race([inFlight, deadline]).then((check) => {
+      onAnswer(check)
+      return check
+    }).finally(() => clearTimeout(timer))
   }
 }
 

@@ -59,6 +59,14 @@ try {
   // Node's default accept queue (511) overflows when a thousand clients connect at once, and the
   // kernel drops handshakes that clients retry only seconds later. Linux caps it at net.core.somaxconn.
   await server.listen({ host: server.config.HOST, port: server.config.PORT, backlog: 4096 })
+  const { METRICS_HOST, METRICS_PORT } = server.config
+  if (METRICS_PORT !== 0) {
+    const listener = await server.metrics.listen(METRICS_HOST, METRICS_PORT).catch((error: Error) => {
+      throw new Error(`METRICS_HOST:METRICS_PORT ${METRICS_HOST}:${METRICS_PORT} cannot be listened on (${error.message}); METRICS_PORT=0 turns metrics off`)
+    })
+    const { address, port } = listener.address()
+    server.log.info({ address, port }, 'metrics are served at GET /metrics on their own listener')
+  }
 } catch (error) {
   await server.close().catch(() => {})
   exitBeforeStart((error as Error).message)
