@@ -2,7 +2,7 @@ import path from 'node:path'
 import fp from 'fastify-plugin'
 import fastifyPostgres from '@fastify/postgres'
 import { startEmbeddedDatabase } from '../../src/database/embedded.js'
-import { describeDatabase, poolOptions, withoutPassword } from '../../src/database/pool.js'
+import { describeDatabase, poolOptions, statementTimeoutAdvice, withoutPassword } from '../../src/database/pool.js'
 
 /**
  * One pg pool per process, decorated as `fastify.pg` by @fastify/postgres, on DATABASE_URL or,
@@ -31,10 +31,17 @@ export default fp(async function database (fastify) {
   })
 
   const target = describeDatabase(connectionString)
+  let session: { statement_timeout_ms: number, role: string }
   try {
-    await fastify.pg.query('SELECT 1')
+    const { rows } = await fastify.pg.query<typeof session>(
+      "SELECT setting::integer AS statement_timeout_ms, current_user AS role FROM pg_settings WHERE name = 'statement_timeout'"
+    )
+    session = rows[0]
   } catch (error) {
     throw new Error(`cannot reach PostgreSQL at ${target}: ${(error as Error).message}`)
   }
-  log.info({ database: target, url: withoutPassword(connectionString) }, 'database connection checked')
+  log.info({ database: target, url: withoutPassword(connectionString), statementTimeoutMs: session.statement_timeout_ms }, 'database connection checked')
+  // Production only: the embedded database and throwaway test clusters run with the server's default.
+  const advice = statementTimeoutAdvice(session.statement_timeout_ms, config.DATABASE_QUERY_TIMEOUT_MS, session.role)
+  if (advice !== undefined && config.NODE_ENV === 'production') log.warn(advice)
 }, { name: 'database', dependencies: ['config'] })

@@ -1,13 +1,19 @@
+import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { clientKey } from '../../src/http/client-key.js'
 import { httpError } from '../../src/http/http-error.js'
+import { isConnectionFailure } from '../../src/database/availability.js'
+import { deleteExpiredCounts, rateLimitCounts, type Query } from '../../src/rate-limits/counts.js'
+import { rateLimitStore } from '../../src/rate-limits/store.js'
 
-/** How many clients (or client and username pairs) each limit keeps a count for; the least recently seen are dropped. */
-export const COUNTERS_PER_LIMIT = 5000
+/** How often each instance deletes the counts whose window has ended. */
+const SWEEP_EVERY_MS = 60_000
 
 export interface PerClientLimitOptions {
+  /** Names the limit's counts in the shared table: each limit needs its own. */
+  name: string
   /** Requests each client may make in a minute. */
   perMinute: number
   /** What else the count is per, besides the client (a username, say). */
@@ -30,6 +36,8 @@ declare module 'fastify' {
     perClientLimit: (options: PerClientLimitOptions) => PerClientLimit
     /** preHandler for the routes that hash or verify a password: PASSWORD_CHECKS_PER_MINUTE per client IP. */
     limitPasswordChecks: preHandlerAsyncHookHandler
+    /** Deletes the counts whose window has ended (run every minute); the number deleted. */
+    deleteExpiredRateLimits: () => Promise<number>
   }
 }
 
@@ -40,11 +48,32 @@ declare module 'fastify' {
  * username every time. Routes list their limits as preHandlers, in the order they apply: a request
  * one limit refuses is not counted by the limits after it. A limit that should count only requests
  * a later limit lets through lists its two steps around it (`refuseIfSpent`, the later limit,
- * `count`). Counters live in this process's memory, COUNTERS_PER_LIMIT per limit: several instances
- * need a shared store (Redis).
+ * `count`). Counts live in PostgreSQL's `rate_limits` table, so every instance shares them and they
+ * outlive a restart. While the database is unreachable a limit cannot be checked, and the request
+ * gets the database's 503: sign-in and registration need the database anyway, so refusing
+ * (failing closed) costs no request that could have succeeded, and never lets guesses through
+ * uncounted.
  */
 export default fp(async function rateLimits (fastify) {
-  await fastify.register(rateLimit, { global: false })
+  const { pg, databaseAvailability, log } = fastify
+  const guarded: Query = (text, values) => databaseAvailability.guard(() => pg.pool.query(text, values))
+  await fastify.register(rateLimit, { global: false, store: rateLimitStore(rateLimitCounts(guarded)) })
+
+  const unguarded: Query = (text, values) => pg.pool.query(text, values)
+  let sweeping: Promise<number> | undefined
+  fastify.decorate('deleteExpiredRateLimits', () => (sweeping ??= deleteExpiredCounts(unguarded).finally(() => { sweeping = undefined })))
+  let sweeper: NodeJS.Timeout | undefined
+  fastify.addHook('onReady', async () => {
+    sweeper = setInterval(() => {
+      // During an outage there is nothing to delete from: the availability checks say when it ends.
+      if (!databaseAvailability.available) return
+      fastify.deleteExpiredRateLimits().catch((error: unknown) => {
+        if (isConnectionFailure(error)) return
+        log.warn({ err: error }, 'deleting expired rate-limit counts failed; the next sweep tries again')
+      })
+    }, SWEEP_EVERY_MS).unref()
+  })
+  fastify.addHook('onClose', async () => clearInterval(sweeper))
 
   let warnedOfUntrustedProxy = false
   /**
@@ -60,15 +89,12 @@ export default fp(async function rateLimits (fastify) {
       'list it in TRUST_PROXY, or every client behind it shares one count of sign-ins and registrations')
   }
 
-  fastify.decorate('perClientLimit', ({ perMinute, per, refusal }: PerClientLimitOptions): PerClientLimit => {
-    const limit = {
+  fastify.decorate('perClientLimit', ({ name, perMinute, per, refusal }: PerClientLimitOptions): PerClientLimit => {
+    const counter = fastify.createRateLimit({
       max: perMinute,
       timeWindow: 60_000,
-      // Read by the in-memory store (LocalStore), though CreateRateLimitOptions' type leaves it out.
-      cache: COUNTERS_PER_LIMIT,
-      keyGenerator: per === undefined ? clientKey : (request: FastifyRequest) => `${clientKey(request)} ${per(request)}`
-    }
-    const counter = fastify.createRateLimit(limit)
+      keyGenerator: (request) => `${name} ${digest(per === undefined ? clientKey(request) : `${clientKey(request)}\0${per(request)}`)}`
+    })
     const refuse = async (request: FastifyRequest, reply: FastifyReply, increment: boolean) => {
       warnOfUntrustedProxy(request)
       const counted = await counter(request, { increment })
@@ -83,7 +109,17 @@ export default fp(async function rateLimits (fastify) {
   })
 
   fastify.decorate('limitPasswordChecks', fastify.perClientLimit({
+    name: 'password-checks',
     perMinute: fastify.config.PASSWORD_CHECKS_PER_MINUTE,
     refusal: 'Too many sign-ins and registrations from this address'
   }).count)
-}, { name: 'rate-limit', dependencies: ['config'] })
+}, { name: 'rate-limit', dependencies: ['config', 'database', 'database-availability', 'migrations'] })
+
+/**
+ * The table keeps a digest of the client and username, not the values: every key has one size, and
+ * a password typed into the username field is not stored as typed. A digest of an address can still
+ * be found by trying every address; the rows last a minute.
+ */
+function digest (value: string): string {
+  return createHash('sha256').update(value).digest('base64url')
+}

@@ -7,8 +7,10 @@ const POOL_END_TIMEOUT_MS = 3000
 
 /**
  * The pool's settings from the config: pg and its Pool classes to use (the `pg` option of
- * @fastify/postgres) and the pool options. A statement may run DATABASE_QUERY_TIMEOUT_MS, and a
- * caller waits at most DATABASE_CONNECT_TIMEOUT_MS for a connection.
+ * @fastify/postgres) and the pool options. The client waits DATABASE_QUERY_TIMEOUT_MS for a
+ * statement, and at most DATABASE_CONNECT_TIMEOUT_MS for a connection. Nothing else is sent at
+ * connection start-up: a transaction-mode pooler (PgBouncer) refuses parameters such as
+ * statement_timeout, so the server-side limit is the role's setting (see statementTimeoutAdvice).
  */
 export function poolOptions (config: Config, connectionString: string, log: FastifyBaseLogger): PoolConfig & { pg: typeof pg } {
   return {
@@ -17,12 +19,28 @@ export function poolOptions (config: Config, connectionString: string, log: Fast
     max: config.DATABASE_POOL_MAX,
     connectionTimeoutMillis: config.DATABASE_CONNECT_TIMEOUT_MS,
     query_timeout: config.DATABASE_QUERY_TIMEOUT_MS,
-    statement_timeout: config.DATABASE_QUERY_TIMEOUT_MS,
     idleTimeoutMillis: 10_000,
     keepAlive: true,
     application_name: 'spinta-backend',
     ...(config.DEBUG ? { Client: statementLoggingClient(log) } : {})
   }
+}
+
+/**
+ * What to do when the server lets a statement run longer than the client waits for it (0 is no
+ * limit): the client gives up, and the statement runs on, holding its locks and a server connection.
+ * A role-level setting reaches every session, pooled or not, without a start-up parameter or a
+ * `SET` that would outlive the transaction on a pooler's shared connection.
+ */
+export function statementTimeoutAdvice (serverMs: number, clientMs: number, role: string): string | undefined {
+  if (serverMs > 0 && serverMs <= clientMs) return undefined
+  const now = serverMs === 0 ? 'no statement_timeout' : `statement_timeout ${serverMs} ms`
+  return `the database role ${role} has ${now}, and DATABASE_QUERY_TIMEOUT_MS is ${clientMs}: ` +
+    `run ALTER ROLE ${quoteIdentifier(role)} SET statement_timeout = ${clientMs} as the database owner, so statements the server gives up on are stopped`
+}
+
+function quoteIdentifier (name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
 }
 
 /**

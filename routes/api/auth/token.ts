@@ -29,6 +29,7 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
   // Counted after validation, so the count can name the account: guessing one account's password is
   // slowed, and other clients signing in to it are not.
   const attemptsPerAccount = fastify.perClientLimit({
+    name: 'sign-in',
     perMinute: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
     per: (request) => (request.body as { username: string }).username.toLowerCase(),
     refusal: 'Too many sign-in attempts for this account from this address'
@@ -36,8 +37,7 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/token', {
     // The account's count is checked first and added to last, so attempts the address's budget
-    // refuses do not count: cheap refused requests cannot push the counts of other accounts out of
-    // the limit's memory. Attempts sent one at a time after the account's limit is reached do not
+    // refuses do not count: cheap refused requests add no rows to the shared table. Attempts sent one at a time after the account's limit is reached do not
     // spend the budget either (concurrent ones may).
     preHandler: [attemptsPerAccount.refuseIfSpent, fastify.limitPasswordChecks, attemptsPerAccount.count],
     schema: {

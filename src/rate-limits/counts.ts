@@ -1,0 +1,71 @@
+import type { QueryResult, QueryResultRow } from 'pg'
+
+/** Runs one statement (pool.query, guarded against an unreachable database where that matters). */
+export type Query = <Row extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<Row>>
+
+/** A key's count in its current window, and the milliseconds until that window ends. */
+export interface Count {
+  current: number
+  ttl: number
+}
+
+export interface RateLimitCounts {
+  /** Adds one to `key`'s count, starting a new window of `windowMs` if none is open. */
+  increment: (key: string, windowMs: number) => Promise<Count>
+  /** `key`'s count without changing it: 0 when no window is open. */
+  read: (key: string) => Promise<Count>
+}
+
+/** The time left in a window, by the database's clock, so instances whose clocks differ agree. */
+const ttl = 'greatest(0, ceil(extract(epoch FROM expires_at - now()) * 1000))::integer AS ttl'
+
+/**
+ * Counts in the `rate_limits` table, shared by every instance on the database. One statement per
+ * count: INSERT ... ON CONFLICT takes the row's lock, so concurrent attempts at any instance are
+ * each counted once, and a window that has ended restarts at 1 in the same statement.
+ */
+export function rateLimitCounts (query: Query): RateLimitCounts {
+  return {
+    async increment (key, windowMs) {
+      const { rows: [row] } = await query<Count>(
+        `INSERT INTO rate_limits AS counted (key, count, expires_at)
+         VALUES ($1, 1, now() + $2 * interval '1 millisecond')
+         ON CONFLICT (key) DO UPDATE SET
+           count = CASE WHEN counted.expires_at <= now() THEN 1 ELSE counted.count + 1 END,
+           expires_at = CASE WHEN counted.expires_at <= now() THEN excluded.expires_at ELSE counted.expires_at END
+         RETURNING count AS current, ${ttl}`,
+        [key, windowMs]
+      )
+      return row
+    },
+    async read (key) {
+      const { rows: [row] } = await query<Count>(
+        `SELECT count AS current, ${ttl} FROM rate_limits WHERE key = $1 AND expires_at > now()`,
+        [key]
+      )
+      return row ?? { current: 0, ttl: 0 }
+    }
+  }
+}
+
+/** Rows one DELETE removes at most, so each holds its locks briefly. */
+export const SWEEP_BATCH = 1000
+
+/**
+ * Deletes the rows whose window has ended, `batch` at a time until none is left; the number deleted.
+ * Rows another transaction holds (a count being added) are skipped, so a sweep never waits for a
+ * sign-in, and instances sweeping at once do not take each other's rows.
+ */
+export async function deleteExpiredCounts (query: Query, batch = SWEEP_BATCH): Promise<number> {
+  let deleted = 0
+  for (;;) {
+    const { rowCount } = await query(
+      `DELETE FROM rate_limits WHERE key IN (
+         SELECT key FROM rate_limits WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
+       )`,
+      [batch]
+    )
+    deleted += rowCount ?? 0
+    if ((rowCount ?? 0) < batch) return deleted
+  }
+}
