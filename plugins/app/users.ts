@@ -9,6 +9,5 @@ declare module 'fastify' {
 
 /** The user accounts, once the schema they live in is up to date. */
 export default fp(async function users (fastify) {
-  const { pg, databaseAvailability } = fastify
-  fastify.decorate('users', userStore((text, values) => databaseAvailability.guard(() => pg.pool.query(text, values))))
+  fastify.decorate('users', userStore(fastify.databaseAvailability.query))
 }, { name: 'users', dependencies: ['database', 'database-availability', 'migrations'] })

@@ -5,7 +5,8 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import { clientKey } from '../../src/http/client-key.js'
 import { httpError } from '../../src/http/http-error.js'
 import { isConnectionFailure } from '../../src/database/availability.js'
-import { deleteExpiredCounts, rateLimitCounts, type Query } from '../../src/rate-limits/counts.js'
+import type { Query } from '../../src/database/availability.js'
+import { deleteExpiredCounts, rateLimitCounts } from '../../src/rate-limits/counts.js'
 import { rateLimitStore } from '../../src/rate-limits/store.js'
 
 /** How often each instance deletes the counts whose window has ended. */
@@ -56,8 +57,7 @@ declare module 'fastify' {
  */
 export default fp(async function rateLimits (fastify) {
   const { pg, databaseAvailability, log } = fastify
-  const guarded: Query = (text, values) => databaseAvailability.guard(() => pg.pool.query(text, values))
-  await fastify.register(rateLimit, { global: false, store: rateLimitStore(rateLimitCounts(guarded)) })
+  await fastify.register(rateLimit, { global: false, store: rateLimitStore(rateLimitCounts(databaseAvailability.query)) })
 
   const unguarded: Query = (text, values) => pg.pool.query(text, values)
   let sweeping: Promise<number> | undefined

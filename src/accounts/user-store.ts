@@ -1,4 +1,4 @@
-import type { QueryResult, QueryResultRow } from 'pg'
+import type { Query } from '../database/availability.js'
 import type { NewUser, User } from './user.js'
 
 export interface UserStore {
@@ -25,9 +25,6 @@ const hashOptions = { memoryCost: 19_456, timeCost: 2, parallelism: 1 }
  * answer takes as long as for a wrong password. Its password is a random one nobody kept.
  */
 export const unknownUserHash = '$argon2id$v=19$m=19456,t=2,p=1$QsC5XzxiGXWJLtZzldYlUA$aSHSsF1xVNBRHACjNzdN2J5SjOEbUs252Bb8pch1sLE'
-
-/** Runs one statement: the pool's query, guarded against an unreachable database. */
-export type Query = <Row extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<Row>>
 
 /** Users in PostgreSQL; passwords are hashed on libuv's thread pool rather than the event loop. */
 export function userStore (query: Query): UserStore {

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import pg, { type Pool } from 'pg'
+import pg, { type Pool, type QueryResult, type QueryResultRow } from 'pg'
 
 /** A request that needs the database while it cannot answer: 503 with Retry-After, never a 500. */
 export class DatabaseUnavailableError extends Error {
@@ -32,6 +32,9 @@ export function isConnectionFailure (error: unknown): boolean {
   return /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(message)
 }
 
+/** Runs one statement with its parameters. */
+export type Query = <Row extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<Row>>
+
 export interface DatabaseAvailabilityOptions {
   pool: Pool
   /** How long a check may take before the database counts as unreachable. */
@@ -53,6 +56,8 @@ export interface DatabaseAvailability {
    * DatabaseUnavailableError, as when `work` itself fails to reach it.
    */
   guard: <T>(work: () => Promise<T>) => Promise<T>
+  /** The pool's query, guarded. */
+  query: Query
   /** Checks the database now; concurrent callers share one check. */
   check: () => Promise<boolean>
   /** Stops checking. */
@@ -146,6 +151,7 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
   return {
     get available () { return available },
     guard,
+    query: (text, values) => guard(() => pool.query(text, values)),
     check,
     close () {
       closed = true

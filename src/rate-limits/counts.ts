@@ -1,7 +1,4 @@
-import type { QueryResult, QueryResultRow } from 'pg'
-
-/** Runs one statement (pool.query, guarded against an unreachable database where that matters). */
-export type Query = <Row extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<Row>>
+import type { Query } from '../database/availability.js'
 
 /** A key's count in its current window, and the milliseconds until that window ends. */
 export interface Count {

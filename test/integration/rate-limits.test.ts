@@ -4,7 +4,8 @@ import t from 'tap'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 import { migrate } from '../../src/database/migrations.js'
-import { deleteExpiredCounts, rateLimitCounts, type Query } from '../../src/rate-limits/counts.js'
+import type { Query } from '../../src/database/availability.js'
+import { deleteExpiredCounts, rateLimitCounts } from '../../src/rate-limits/counts.js'
 
 // Several instances of the app on one database, as a scaled-out deployment runs them.
 const database = await startTestDatabase(t)
