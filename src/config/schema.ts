@@ -98,6 +98,7 @@ export const configSchema = Type.Object({
   SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
   ALGORITHM: oneOf(['HS256', 'HS384', 'HS512'], { default: 'HS256' }),
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 30, minimum: 1 }),
+  REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 30, minimum: 1, description: 'how long a refresh token is valid; each refresh issues a new one' }),
   LOGIN_ATTEMPTS_PER_MINUTE: Type.Integer({ default: 5, minimum: 1, description: 'sign-in attempts per client IP and username' }),
   PASSWORD_CHECKS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, description: 'sign-ins and registrations per client IP, whatever the username' }),
   DATABASE_URL: Type.Optional(Type.String({ postgresUrl: true })),
