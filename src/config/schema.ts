@@ -100,7 +100,7 @@ export const configSchema = Type.Object({
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 30, minimum: 1 }),
   REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 30, minimum: 1, description: 'how long a refresh token is valid; each refresh issues a new one' }),
   LOGIN_ATTEMPTS_PER_MINUTE: Type.Integer({ default: 5, minimum: 1, description: 'sign-in attempts per client IP and username' }),
-  PASSWORD_CHECKS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, description: 'sign-ins and registrations per client IP, whatever the username' }),
+  PASSWORD_CHECKS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, description: 'sign-ins, refreshes, password changes and registrations per client IP, whatever the username' }),
   DATABASE_URL: Type.Optional(Type.String({ postgresUrl: true })),
   DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: 'largest number of pooled connections per instance' }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1, description: 'longest wait for a new connection or a free pool slot; past it the request gets 503' }),
