@@ -6,8 +6,8 @@ import type { User } from '../../src/accounts/user.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    /** An access token names its user by id. */
-    payload: { sub: string }
+    /** An access token names its user by id, and the user's token version when it was issued. */
+    payload: { sub: string, ver: number }
     /** `authenticate` replaces the verified payload with the user it names. */
     user: User
   }
@@ -51,14 +51,17 @@ export default fp(async function auth (fastify) {
       return httpError(401, 'Could not validate credentials')
     }
     let sub: unknown
+    let ver: unknown
     try {
-      ({ sub } = await request.jwtVerify<{ sub: unknown }>())
+      ({ sub, ver } = await request.jwtVerify<{ sub: unknown, ver?: unknown }>())
     } catch {
       throw invalidToken()
     }
-    const user = typeof sub === 'string' && uuid.test(sub) ? await fastify.users.findById(sub) : null
-    if (user === null) throw invalidToken()
-    if (!user.is_active) throw httpError(403, 'This account is deactivated')
-    request.user = user
+    const found = typeof sub === 'string' && uuid.test(sub) ? await fastify.users.findVersionedById(sub) : null
+    // A token from before the last password change carries an older version. One without `ver`
+    // counts as 0, the version of a password never changed, so it is refused from the first change.
+    if (found === null || (ver ?? 0) !== found.tokenVersion) throw invalidToken()
+    if (!found.user.is_active) throw httpError(403, 'This account is deactivated')
+    request.user = found.user
   })
 }, { name: 'auth', dependencies: ['config', 'users'] })

@@ -1,6 +1,13 @@
 import type { Query } from '../database/availability.js'
 import type { NewUser, User } from './user.js'
 
+/** A user with the version of their credentials: access tokens and sign-ins carry it. */
+export interface VersionedUser {
+  user: User
+  /** Raised by every password change; anything issued at an older version is refused. */
+  tokenVersion: number
+}
+
 export interface UserStore {
   /** The new user, or null when the email is taken in any letter case. */
   create: (user: NewUser) => Promise<User | null>
@@ -8,8 +15,14 @@ export interface UserStore {
    * The user with this email and password, or null. An unknown email costs one password
    * verification too, so the answer's timing does not tell which emails have accounts.
    */
-  authenticate: (email: string, password: string) => Promise<User | null>
+  authenticate: (email: string, password: string) => Promise<VersionedUser | null>
   findById: (id: string) => Promise<User | null>
+  findVersionedById: (id: string) => Promise<VersionedUser | null>
+  /**
+   * Sets a new password if `current` is the user's password, raises the token version and ends
+   * every sign-in of the user, all in one statement. False when `current` is wrong.
+   */
+  changePassword: (id: string, current: string, next: string) => Promise<boolean>
 }
 
 const columns = 'id, email, full_name, is_active, created_at'
@@ -46,21 +59,46 @@ export function userStore (query: Query): UserStore {
     },
 
     async authenticate (email, password) {
-      const { rows } = await query<User & { password_hash: string }>(
-        `SELECT ${columns}, password_hash FROM users WHERE lower(email) = lower($1)`,
+      const { rows } = await query<User & { password_hash: string, token_version: number }>(
+        `SELECT ${columns}, password_hash, token_version FROM users WHERE lower(email) = lower($1)`,
         [email]
       )
       const found = rows[0]
       const { verify } = await loadArgon2()
       const matches = await verify(found?.password_hash ?? unknownUserHash, password)
       if (found === undefined || !matches) return null
-      const { password_hash: _hash, ...user } = found
-      return user
+      const { password_hash: _hash, token_version: tokenVersion, ...user } = found
+      return { user, tokenVersion }
     },
 
     async findById (id) {
       const { rows } = await query<User>(`SELECT ${columns} FROM users WHERE id = $1`, [id])
       return rows[0] ?? null
+    },
+
+    async findVersionedById (id) {
+      const { rows } = await query<User & { token_version: number }>(`SELECT ${columns}, token_version FROM users WHERE id = $1`, [id])
+      if (rows[0] === undefined) return null
+      const { token_version: tokenVersion, ...user } = rows[0]
+      return { user, tokenVersion }
+    },
+
+    async changePassword (id, current, next) {
+      const { rows } = await query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id])
+      const { verify, hash } = await loadArgon2()
+      if (rows[0] === undefined || !(await verify(rows[0].password_hash, current))) return false
+      const passwordHash = await hash(next, hashOptions)
+      // Only if the password is still the one just verified: of two changes at once, one wins.
+      const { rows: changed } = await query(
+        `WITH changed AS (
+           UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE id = $1 AND password_hash = $3 RETURNING id
+         ), ended AS (
+           DELETE FROM sessions WHERE user_id IN (SELECT id FROM changed)
+         )
+         SELECT id FROM changed`,
+        [id, passwordHash, rows[0].password_hash]
+      )
+      return changed.length > 0
     }
   }
 }

@@ -68,8 +68,8 @@ t.test('register, sign in and read yourself back: the whole flow', async (t) => 
   const token = await requestToken(app, account.email, account.password)
   t.equal(token.statusCode, 200, 'the email matches in any letter case')
   t.equal(token.headers['cache-control'], 'no-store')
-  const { access_token: accessToken, ...rest } = token.json()
-  t.same(rest, { token_type: 'bearer', expires_in: 1800 })
+  const { access_token: accessToken, refresh_token: refreshToken, ...rest } = token.json()
+  t.same(rest, { token_type: 'bearer', expires_in: 1800, refresh_token_expires_in: 30 * 24 * 3600 })
   t.equal(decodePart(accessToken, 0).alg, 'HS256')
   const claims = decodePart(accessToken, 1)
   t.equal(claims.sub, user.id)
@@ -81,6 +81,7 @@ t.test('register, sign in and read yourself back: the whole flow', async (t) => 
 
   t.notMatch(logs.text(), account.password, 'the password is never logged')
   t.notMatch(logs.text(), accessToken, 'the token is never logged')
+  t.notMatch(logs.text(), refreshToken, 'nor the refresh token')
 })
 
 t.test('registration refuses a taken email in any case, an invalid email and a short password', async (t) => {
@@ -398,7 +399,8 @@ t.test('the OpenAPI document lets Swagger UI sign in and call /api/users/me', as
 
   const token = document.paths['/api/auth/token'].post
   t.same(Object.keys(token.requestBody.content), ['application/x-www-form-urlencoded'])
-  t.same(token.requestBody.content['application/x-www-form-urlencoded'].schema.required, ['username', 'password'])
+  t.same(token.requestBody.content['application/x-www-form-urlencoded'].schema.allOf[0].then.required, ['username', 'password'],
+    'the password grant requires both')
   t.same(document.paths['/api/users/me'].get.security, [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }])
 
   const operations = [document.paths['/api/auth/register'].post, token, document.paths['/api/users/me'].get]

@@ -1,31 +1,68 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { httpError } from '../../../src/http/http-error.js'
+import { PROBLEM_MEDIA_TYPE, ProblemSchema } from '../../../src/http/problem.js'
 
+// The grant decides which fields are required: JSON Schema's if/then says so in one object, which
+// keeps the form flat for Swagger UI. An unknown grant_type gets one error, not a missing field too.
 const TokenRequest = Type.Object({
-  grant_type: Type.Optional(Type.Literal('password')),
-  username: Type.String({ minLength: 1, maxLength: 254, pattern: '^[^\\u0000]*$', description: 'The account email' }),
-  password: Type.String({ minLength: 1, maxLength: 128 }),
+  grant_type: Type.Optional(Type.Unsafe<'password' | 'refresh_token'>({
+    type: 'string',
+    enum: ['password', 'refresh_token'],
+    description: '`password` (the default) signs in with `username` and `password`; `refresh_token` exchanges a `refresh_token`'
+  })),
+  username: Type.Optional(Type.String({ minLength: 1, maxLength: 254, pattern: '^[^\\u0000]*$', description: 'The account email (password grant)' })),
+  password: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Password grant' })),
+  refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'A refresh token from an earlier response (refresh_token grant)' })),
   scope: Type.Optional(Type.String({ description: 'Ignored: tokens carry no scopes' }))
 }, {
-  examples: [{ grant_type: 'password', username: 'ana.coach@example.com', password: 'correct horse battery' }]
+  allOf: [
+    { if: { properties: { grant_type: { const: 'password' } } }, then: { required: ['username', 'password'] } },
+    { if: { properties: { grant_type: { const: 'refresh_token' } }, required: ['grant_type'] }, then: { required: ['refresh_token'] } }
+  ],
+  examples: [
+    { grant_type: 'password', username: 'ana.coach@example.com', password: 'correct horse battery' },
+    { grant_type: 'refresh_token', refresh_token: 'q2Xh0Zb4m1Vw8dE7sKpL3nRtY6uJcA9fG5oH2iN0vBk' }
+  ]
 })
 
 const TokenResponse = Type.Object({
   access_token: Type.String({ description: 'A JWT to send as `Authorization: Bearer <access_token>`' }),
   token_type: Type.Literal('bearer'),
-  expires_in: Type.Integer({ description: 'Seconds until the token expires (ACCESS_TOKEN_EXPIRE_MINUTES)' })
+  expires_in: Type.Integer({ description: 'Seconds until the token expires (ACCESS_TOKEN_EXPIRE_MINUTES)' }),
+  refresh_token: Type.String({ description: 'Gets the next access token from this endpoint with `grant_type=refresh_token`. It works once: the answer carries its replacement' }),
+  refresh_token_expires_in: Type.Integer({ description: 'Seconds until the refresh token expires if it is not used (REFRESH_TOKEN_EXPIRE_DAYS)' })
 }, {
-  description: 'The access token and how long it lasts',
-  examples: [{ access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0YjRmOGY0ZSJ9.c2lnbmF0dXJl', token_type: 'bearer', expires_in: 1800 }]
+  description: 'The access token, the refresh token, and how long each lasts',
+  examples: [{
+    access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0YjRmOGY0ZSJ9.c2lnbmF0dXJl',
+    token_type: 'bearer',
+    expires_in: 1800,
+    refresh_token: 'q2Xh0Zb4m1Vw8dE7sKpL3nRtY6uJcA9fG5oH2iN0vBk',
+    refresh_token_expires_in: 2592000
+  }]
 })
+
+/** RFC 6749 §5.2: the error body OAuth2 clients expect when a grant is refused. */
+const OAuth2Error = Type.Object({
+  error: Type.Literal('invalid_grant'),
+  error_description: Type.String({ description: 'Why, for the developer' })
+}, {
+  title: 'OAuth2Error',
+  description: 'An OAuth2 error (RFC 6749 §5.2)',
+  examples: [{ error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked: sign in again' }]
+})
+
+const isRefresh = (request: FastifyRequest) => (request.body as { grant_type?: string }).grant_type === 'refresh_token'
 
 const token: FastifyPluginAsyncTypebox = async (fastify) => {
   // OAuth2 clients (Swagger UI's Authorize button among them) post the form encoding, to this route only.
   await fastify.register(formbody)
 
   const expiresIn = fastify.config.ACCESS_TOKEN_EXPIRE_MINUTES * 60
+  const refreshExpiresIn = fastify.config.REFRESH_TOKEN_EXPIRE_DAYS * 24 * 60 * 60
   // Counted after validation, so the count can name the account: guessing one account's password is
   // slowed, and other clients signing in to it are not.
   const attemptsPerAccount = fastify.perClientLimit({
@@ -34,33 +71,72 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
     per: (request) => (request.body as { username: string }).username.toLowerCase(),
     refusal: 'Too many sign-in attempts for this account from this address'
   })
+  // A refresh names no account before its token is looked up, so only the address's budget counts it.
+  const passwordGrantOnly = (hook: preHandlerAsyncHookHandler): preHandlerAsyncHookHandler =>
+    async function (request, reply) { if (!isRefresh(request)) await hook.call(this, request, reply) }
+
+  const tokens = async (reply: FastifyReply, userId: string, tokenVersion: number, refreshToken: string) => {
+    // RFC 6749 §5.1: responses carrying tokens must not be cached.
+    reply.header('cache-control', 'no-store')
+    return {
+      access_token: await reply.jwtSign({ sub: userId, ver: tokenVersion }),
+      token_type: 'bearer' as const,
+      expires_in: expiresIn,
+      refresh_token: refreshToken,
+      refresh_token_expires_in: refreshExpiresIn
+    }
+  }
+  const invalidGrant = (reply: FastifyReply, description: string) =>
+    reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid_grant' as const, error_description: description })
 
   fastify.post('/token', {
     // The account's count is checked first and added to last, so attempts the address's budget
     // refuses do not count: cheap refused requests add no rows to the shared table. Attempts sent one at a time after the account's limit is reached do not
     // spend the budget either (concurrent ones may).
-    preHandler: [attemptsPerAccount.refuseIfSpent, fastify.limitPasswordChecks, attemptsPerAccount.count],
+    preHandler: [passwordGrantOnly(attemptsPerAccount.refuseIfSpent), fastify.limitPasswordChecks, passwordGrantOnly(attemptsPerAccount.count)],
     schema: {
       operationId: 'createAccessToken',
       tags: ['Auth'],
-      summary: 'Sign in: get an access token',
-      description: 'The OAuth2 password flow: a form-encoded `username` (the email) and `password` give a bearer token. ' +
-        'Wrong credentials get 401 with `WWW-Authenticate: Bearer`, answered as slowly for an unknown email as for a wrong password. ' +
-        'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one username, and PASSWORD_CHECKS_PER_MINUTE sign-ins and registrations in all (429 with `Retry-After` beyond either).',
+      summary: 'Sign in or refresh: get an access token and a refresh token',
+      description: 'OAuth2, form-encoded. `grant_type=password` (the default): `username` (the email) and `password` sign in. ' +
+        '`grant_type=refresh_token`: a `refresh_token` from an earlier answer gets new tokens, without the password. ' +
+        'Each refresh token works once; presenting one that was already used ends its whole sign-in, the newest refresh token included, and the user must sign in again. ' +
+        'Send one refresh at a time: of two sent together with the same token, one succeeds and the other ends the sign-in. ' +
+        'An invalid, expired, reused or signed-out refresh token, or one issued before a password change, gets 400 `invalid_grant` (OAuth2 error body). ' +
+        'Wrong credentials get 401 with `WWW-Authenticate: Bearer`, answered as slowly for an unknown email as for a wrong password; a deactivated account gets 403. ' +
+        'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE sign-ins per minute for one username, and PASSWORD_CHECKS_PER_MINUTE sign-ins, refreshes and registrations in all (429 with `Retry-After` beyond either).',
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenRequest,
-      response: { 200: TokenResponse }
+      response: {
+        200: TokenResponse,
+        400: {
+          description: 'A refresh token that cannot be used (OAuth2 `invalid_grant`), or a malformed request (problem details)',
+          content: { 'application/json': { schema: OAuth2Error }, [PROBLEM_MEDIA_TYPE]: { schema: ProblemSchema } }
+        }
+      }
     }
   }, async (request, reply) => {
-    const user = await fastify.users.authenticate(request.body.username, request.body.password)
-    if (user === null) {
-      reply.header('www-authenticate', 'Bearer')
-      throw httpError(401, 'Incorrect email or password')
+    const { body } = request
+    if (body.grant_type === 'refresh_token') {
+      const rotation = await fastify.sessions.rotate(body.refresh_token as string)
+      if (rotation.outcome === 'rotated') return tokens(reply, rotation.userId, rotation.tokenVersion, rotation.refreshToken)
+      if (rotation.outcome === 'reused') {
+        request.log.warn({ userId: rotation.userId, sessionId: rotation.sessionId }, 'a refresh token was presented again after use: its sign-in is ended')
+        return invalidGrant(reply, 'The refresh token was already used: its sign-in is ended, sign in again')
+      }
+      return invalidGrant(reply, 'The refresh token is invalid, expired or revoked: sign in again')
     }
-    if (!user.is_active) throw httpError(403, 'This account is deactivated')
-    // RFC 6749 §5.1: responses carrying tokens must not be cached.
-    reply.header('cache-control', 'no-store')
-    return { access_token: await reply.jwtSign({ sub: user.id }), token_type: 'bearer' as const, expires_in: expiresIn }
+    const found = await fastify.users.authenticate(body.username as string, body.password as string)
+    const refuse = () => {
+      reply.header('www-authenticate', 'Bearer')
+      return httpError(401, 'Incorrect email or password')
+    }
+    if (found === null) throw refuse()
+    if (!found.user.is_active) throw httpError(403, 'This account is deactivated')
+    // Null when the password changed while this one was being checked: the old one no longer signs in.
+    const refreshToken = await fastify.sessions.start(found.user.id, found.tokenVersion)
+    if (refreshToken === null) throw refuse()
+    return tokens(reply, found.user.id, found.tokenVersion, refreshToken)
   })
 }
 

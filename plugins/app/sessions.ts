@@ -1,0 +1,13 @@
+import fp from 'fastify-plugin'
+import { sessionStore, type SessionStore } from '../../src/accounts/session-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: SessionStore
+  }
+}
+
+/** Sign-ins and their refresh tokens, once the schema they live in is up to date. */
+export default fp(async function sessions (fastify) {
+  fastify.decorate('sessions', sessionStore(fastify.databaseAvailability.query, { refreshTokenDays: fastify.config.REFRESH_TOKEN_EXPIRE_DAYS }))
+}, { name: 'sessions', dependencies: ['config', 'database', 'database-availability', 'migrations'] })

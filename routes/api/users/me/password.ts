@@ -1,0 +1,44 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { httpError } from '../../../../src/http/http-error.js'
+import { NewUserSchema } from '../../../../src/accounts/user.js'
+
+const PasswordChange = Type.Object({
+  current_password: Type.String({ minLength: 1, maxLength: 128 }),
+  new_password: NewUserSchema.properties.password
+}, {
+  examples: [{ current_password: 'correct horse battery', new_password: 'battery staple horse correct' }]
+})
+
+const password: FastifyPluginAsyncTypebox = async (fastify) => {
+  // Guessing the current password with a stolen access token is slowed like guessing it at sign-in.
+  const attemptsPerUser = fastify.perClientLimit({
+    name: 'password-change',
+    perMinute: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
+    per: (request) => request.user.id,
+    refusal: 'Too many password change attempts for this account from this address'
+  })
+
+  fastify.post('/password', {
+    onRequest: fastify.authenticate,
+    preHandler: [attemptsPerUser.refuseIfSpent, fastify.limitPasswordChecks, attemptsPerUser.count],
+    schema: {
+      operationId: 'changePassword',
+      tags: ['Users'],
+      summary: 'Change the password',
+      description: 'Sets `new_password` (8 to 128 characters) if `current_password` is right, and signs the user out everywhere: ' +
+        'every refresh token of the user stops working, and every access token issued before the change gets 401 — this one included. ' +
+        'Sign in again with the new password. A wrong `current_password` gets 403. ' +
+        'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one account, within its PASSWORD_CHECKS_PER_MINUTE (429 with `Retry-After` beyond either).',
+      security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
+      body: PasswordChange,
+      response: { 204: Type.Null({ description: 'The password is changed and every sign-in of the user is ended' }) }
+    }
+  }, async (request, reply) => {
+    const changed = await fastify.users.changePassword(request.user.id, request.body.current_password, request.body.new_password)
+    if (!changed) throw httpError(403, 'The current password is incorrect')
+    return reply.code(204).send(null)
+  })
+}
+
+export default password
