@@ -4,9 +4,16 @@ import pg from 'pg'
 import t from 'tap'
 import { buildApp, captureLogs, startTestDatabase, testEnv, type Env } from '../helper.js'
 import { PRUNE_BATCH } from '../../src/accounts/session-store.js'
+import { migrate } from '../../src/database/migrations.js'
 
 const database = await startTestDatabase(t)
 const env = (overrides: Env = {}) => testEnv(database, overrides)
+// Sign-in limits count in the database every app here shares: each test starts with none spent.
+const admin = new pg.Client({ connectionString: database.url })
+await admin.connect()
+t.teardown(() => admin.end())
+await migrate(admin)
+t.beforeEach(async () => { await admin.query('TRUNCATE rate_limits') })
 let accounts = 0
 
 function newAccount () {
