@@ -41,6 +41,12 @@ export async function until (what: string, condition: () => boolean | Promise<bo
   throw new Error(`gave up waiting: ${what}`)
 }
 
+/** The `Environment=NAME=value` settings of deploy/systemd/spinta@.service. */
+export async function systemdEnvironment (): Promise<Map<string, string>> {
+  const unit = await readFile(path.join(deployDir, 'systemd/spinta@.service'), 'utf8')
+  return new Map([...unit.matchAll(/^Environment=([A-Z0-9_]+)=(.*)$/gm)].map(([, name, value]) => [name as string, value as string]))
+}
+
 export interface NginxSite {
   /** What replaces the reference's `listen` address, e.g. `unix:/tmp/x/nginx.sock`. */
   listen?: string

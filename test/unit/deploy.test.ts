@@ -4,7 +4,7 @@ import path from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { configSchema } from '../../src/config/schema.js'
-import { deployDir, findTool, renderNginxConfig, run, testNginxConfig } from '../deploy-tools.js'
+import { deployDir, findTool, renderNginxConfig, run, systemdEnvironment, testNginxConfig } from '../deploy-tools.js'
 
 /** Variables read outside the config schema (see the README's Configuration). */
 const readOutsideSchema = ['LOG_LEVEL', 'TRUST_PROXY', 'NODE_OPTIONS']
@@ -39,12 +39,6 @@ async function manifests (): Promise<Manifest[]> {
   return documents
 }
 
-/** The systemd unit's `Environment=NAME=value` settings. */
-async function unitEnvironment (): Promise<Map<string, string>> {
-  const unit = await read('systemd/spinta@.service')
-  return new Map([...unit.matchAll(/^Environment=([A-Z0-9_]+)=(.*)$/gm)].map(([, name, value]) => [name as string, value as string]))
-}
-
 t.test('every variable named in deploy/, comments included, is one the app reads', async (t) => {
   const files = await deployFiles()
   t.ok(files.length >= 6, `deploy/ holds the reference configurations: ${files.join(', ')}`)
@@ -58,7 +52,7 @@ t.test('every variable named in deploy/, comments included, is one the app reads
     .flatMap((m) => m.spec.template.spec.containers.flatMap((c: Manifest) => c.env ?? [])).map((e: Manifest) => e.name as string)
   t.ok(env.length > 0)
   t.same(env.filter((name) => !appVariables.has(name)), [], 'the Deployment sets only variables the app reads')
-  t.same([...(await unitEnvironment()).keys()].filter((name) => !appVariables.has(name)), [], 'the systemd unit sets only variables the app reads')
+  t.same([...(await systemdEnvironment()).keys()].filter((name) => !appVariables.has(name)), [], 'the systemd unit sets only variables the app reads')
 })
 
 t.test('nginx -t accepts deploy/nginx/spinta.conf, which keeps upstream connections alive, forwards the client and retries only idempotent requests', async (t) => {
@@ -96,7 +90,7 @@ t.test('haproxy -c accepts deploy/haproxy/haproxy.cfg, whose health check is the
   t.equal(check, routePath('getReadiness'), 'the active check asks the readiness probe')
   t.match(config, /^\s*option forwardfor\b/m, 'X-Forwarded-For is set')
   const [, inter, fall] = /default-server check inter (\d+)s fall (\d+)/.exec(config) ?? []
-  const delay = Number((await unitEnvironment()).get('SHUTDOWN_DELAY_MS'))
+  const delay = Number((await systemdEnvironment()).get('SHUTDOWN_DELAY_MS'))
   t.ok(Number(inter) * Number(fall) * 1000 <= delay, `HAProxy marks an instance down (${inter} s x ${fall}) before its listener closes (${delay} ms)`)
 })
 
@@ -107,7 +101,7 @@ t.test('nginx, HAProxy and the systemd unit agree on the instances\' ports and e
   t.same(ports(await read('haproxy/haproxy.cfg')), nginxPorts)
 
   const unit = await read('systemd/spinta@.service')
-  const env = await unitEnvironment()
+  const env = await systemdEnvironment()
   t.equal(env.get('PORT'), '%i', 'the instance name is its port')
   t.equal(env.get('TRUST_PROXY'), 'loopback', 'the load balancers on this host are trusted, nobody else')
   t.equal(env.get('HOST'), '127.0.0.1')
