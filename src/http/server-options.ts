@@ -24,6 +24,10 @@ export const serverOptions: FastifyHttpOptions<Server> = {
   clientErrorHandler,
   // Slow or oversized clients get 408 or 431 instead of holding a socket.
   requestTimeout: 30_000,
+  // A request that reaches a closing server on a keep-alive connection opened earlier (a proxy's
+  // pooled one) is served, its connection then closed, rather than answered 503: nginx passes
+  // a refused or reset request to another instance, but not a 503, so its client would get it.
+  return503OnClosing: false,
   keepAliveTimeout: 72_000,
   http: {
     maxHeaderSize: 16_384,

@@ -1,0 +1,170 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+
+/** The reference configurations in deploy/, the single source the tests render and check. */
+export const deployDir = fileURLToPath(new URL('../deploy/', import.meta.url))
+
+/** Where Debian's packages put the load balancers, often outside a non-root user's PATH. */
+const sbinDirs = ['/usr/sbin', '/usr/local/sbin', '/sbin']
+
+/**
+ * The executable of nginx or haproxy. Missing, it throws one line saying how to install it: the
+ * deploy tests drive the real programs, and a test that skipped them would prove nothing.
+ */
+export function findTool (name: 'nginx' | 'haproxy'): string {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...sbinDirs]
+  const found = dirs.map((dir) => path.join(dir, name)).find((file) => existsSync(file))
+  if (found === undefined) {
+    throw new Error(`the deploy tests run ${name}, which was not found: install it ` +
+      `(Debian/Ubuntu: \`sudo apt-get install -y ${name}\`; .ci/run does that when it is missing)`)
+  }
+  return found
+}
+
+/** Runs a command to completion: its exit code and everything it wrote. */
+export function run (file: string, args: string[]): { code: number | null, output: string } {
+  const result = spawnSync(file, args, { encoding: 'utf8' })
+  if (result.error !== undefined) throw result.error
+  return { code: result.status, output: result.stdout + result.stderr }
+}
+
+/** Polls `condition` every 20 ms until it holds, at most `attempts` times; then throws `what`. */
+export async function until (what: string, condition: () => boolean | Promise<boolean>, attempts = 1500): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (await condition()) return
+    await sleep(20)
+  }
+  throw new Error(`gave up waiting: ${what}`)
+}
+
+/** The `Environment=NAME=value` settings of deploy/systemd/spinta@.service. */
+export async function systemdEnvironment (): Promise<Map<string, string>> {
+  const unit = await readFile(path.join(deployDir, 'systemd/spinta@.service'), 'utf8')
+  return new Map([...unit.matchAll(/^Environment=([A-Z0-9_]+)=(.*)$/gm)].map(([, name, value]) => [name as string, value as string]))
+}
+
+export interface NginxSite {
+  /** What replaces the reference's `listen` address, e.g. `unix:/tmp/x/nginx.sock`. */
+  listen?: string
+  /** `host:port` of each instance, in place of the reference's upstream servers. */
+  upstreams?: string[]
+}
+
+const upstreamServer = /^([ \t]*server[ \t]+)127\.0\.0\.1:\d+([^;\n]*;)[ \t]*\n/gm
+
+/**
+ * A complete nginx.conf around deploy/nginx/spinta.conf, with every path nginx writes (pid, logs,
+ * temporary files) inside `dir`. Only the listen address and the upstream servers' addresses may
+ * be replaced; every other directive is the reference's own.
+ */
+export async function renderNginxConfig (dir: string, { listen, upstreams }: NginxSite = {}): Promise<string> {
+  let site = await readFile(path.join(deployDir, 'nginx/spinta.conf'), 'utf8')
+  if (upstreams !== undefined) {
+    const servers = [...site.matchAll(upstreamServer)]
+    const [first] = servers
+    if (first === undefined) throw new Error('deploy/nginx/spinta.conf has no "server 127.0.0.1:PORT ...;" line')
+    // Each replacement keeps the reference's parameters (max_fails, fail_timeout).
+    const [, indent, parameters] = first
+    const replacement = upstreams.map((address) => `${indent}${address}${parameters}\n`).join('')
+    let placed = false
+    site = site.replace(upstreamServer, () => {
+      if (placed) return ''
+      placed = true
+      return replacement
+    })
+  }
+  if (listen !== undefined) {
+    const listens = site.match(/^[ \t]*listen[ \t][^;]*;/gm) ?? []
+    if (listens.length !== 1) throw new Error(`deploy/nginx/spinta.conf has ${listens.length} listen directives; the tests replace exactly one`)
+    site = site.replace(/^([ \t]*)listen[ \t][^;]*;/m, `$1listen ${listen};`)
+  }
+  return [
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log notice;`,
+    'worker_processes 2;',
+    'events { worker_connections 1024; }',
+    'http {',
+    '  log_format upstream "$status $request_method $request_uri upstream=$upstream_addr statuses=$upstream_status";',
+    `  access_log ${dir}/access.log upstream;`,
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${dir}/${kind}_temp;`),
+    site,
+    '}',
+    ''
+  ].join('\n')
+}
+
+/** `nginx -t` on a configuration: its exit code and output. */
+export function testNginxConfig (nginx: string, dir: string, configFile: string): { code: number | null, output: string } {
+  return run(nginx, ['-t', '-p', dir, '-e', path.join(dir, 'error.log'), '-c', configFile])
+}
+
+export interface RunningNginx {
+  /** The worker processes' ids, from the master's children. */
+  workers: () => number[]
+  /** Writes the new configuration and reloads; resolves once every worker runs it and the old ones are gone. */
+  reload: (config: string) => Promise<void>
+  errorLog: () => string
+}
+
+/**
+ * nginx in the foreground (`daemon off`) on `config`, stopped when the test ends. Resolves once its
+ * workers run.
+ */
+export async function startNginx (t: { teardown: (fn: () => unknown) => void }, nginx: string, dir: string, config: string): Promise<RunningNginx> {
+  const configFile = path.join(dir, 'nginx.conf')
+  const errorLogFile = path.join(dir, 'error.log')
+  await writeFile(configFile, config)
+  const checked = testNginxConfig(nginx, dir, configFile)
+  if (checked.code !== 0) throw new Error(`nginx -t refused the rendered configuration: ${checked.output}`)
+
+  const child = spawn(nginx, ['-p', dir, '-e', errorLogFile, '-c', configFile, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  let stopped = false
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    stopped = true
+    resolve()
+  }))
+  t.teardown(async () => {
+    if (!stopped) child.kill('SIGTERM')
+    await exited
+  })
+
+  const errorLog = (): string => existsSync(errorLogFile) ? readFileSync(errorLogFile, 'utf8') : ''
+  const workers = (): number[] => {
+    const pid = child.pid as number
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+    } catch {
+      return []
+    }
+  }
+  const waitFor = async (what: string, condition: () => boolean) => {
+    await until(what, () => {
+      if (stopped) throw new Error(`nginx exited: ${output}${errorLog()}`)
+      return condition()
+    }).catch((error: Error) => { throw new Error(`${error.message}\n${errorLog()}`) })
+  }
+
+  await waitFor('nginx workers to start', () => workers().length > 0)
+  return {
+    workers,
+    errorLog,
+    async reload (next) {
+      await writeFile(configFile, next)
+      const before = workers()
+      // The master starts new workers only once it has read the new file; the old ones finish
+      // their requests and exit.
+      child.kill('SIGHUP')
+      await waitFor('nginx to reload', () => {
+        const now = workers()
+        return now.length > 0 && now.every((pid) => !before.includes(pid))
+      })
+    }
+  }
+}
