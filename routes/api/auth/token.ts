@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { bodyRefusals, errorResponses, loadShedding } from '../../../src/http/error-responses.js'
 import { httpError } from '../../../src/http/http-error.js'
 
 const TokenRequest = Type.Object({
@@ -48,8 +49,19 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
         'Wrong credentials get 401 with `WWW-Authenticate: Bearer`, answered as slowly for an unknown email as for a wrong password. ' +
         'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one username, and PASSWORD_CHECKS_PER_MINUTE sign-ins and registrations in all (429 with `Retry-After` beyond either).',
       consumes: ['application/x-www-form-urlencoded'],
+      security: [],
       body: TokenRequest,
-      response: { 200: TokenResponse }
+      response: {
+        200: TokenResponse,
+        ...errorResponses('/api/auth/token', {
+          400: { description: 'The form is invalid: `errors` lists each problem', detail: 'The request body is invalid: /body/password must have required property \'password\'' },
+          401: { description: 'Wrong email or password', detail: 'Incorrect email or password' },
+          403: { description: 'The account is deactivated', detail: 'This account is deactivated' },
+          ...bodyRefusals,
+          429: { description: 'Too many attempts for this username, or sign-ins and registrations in all, from this client IP', detail: 'Too many sign-in attempts for this account from this address; retry in 42 s' },
+          ...loadShedding
+        })
+      }
     }
   }, async (request, reply) => {
     const user = await fastify.users.authenticate(request.body.username, request.body.password)
