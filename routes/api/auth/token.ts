@@ -8,8 +8,13 @@ const TokenRequest = Type.Object({
   grant_type: Type.Optional(Type.Literal('password')),
   username: Type.String({ minLength: 1, maxLength: 254, pattern: '^[^\\u0000]*$', description: 'The account email' }),
   password: Type.String({ minLength: 1, maxLength: 128 }),
-  scope: Type.Optional(Type.String({ description: 'Ignored: tokens carry no scopes' }))
+  scope: Type.Optional(Type.String({ maxLength: 1024, description: 'Ignored: tokens carry no scopes' }))
 }, {
+  // RFC 6749 §3.2: a token endpoint ignores parameters it does not know (client_id, say), so the
+  // form stays open; its size is bounded, and each parameter may appear once, as that section requires.
+  additionalProperties: Type.String({ maxLength: 1024 }),
+  maxProperties: 10,
+  description: 'Parameters other than these are ignored (RFC 6749 §3.2); at most 10 parameters, each given once',
   examples: [{ grant_type: 'password', username: 'ana.coach@example.com', password: 'correct horse battery' }]
 })
 
