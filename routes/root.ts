@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { errorResponses, loadShedding, malformedRequest } from '../src/http/error-responses.js'
 
 const Welcome = Type.Object({
   message: Type.String(),
@@ -17,7 +18,8 @@ const root: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['Root'],
       summary: 'Welcome message',
       description: 'A welcome message with links to the API documentation.',
-      response: { 200: Welcome }
+      security: [],
+      response: { 200: Welcome, ...errorResponses('/', { ...malformedRequest, ...loadShedding }) }
     }
   }, async () => ({ message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' }))
 }

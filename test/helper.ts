@@ -53,17 +53,74 @@ export interface BuildOptions {
   /** Sees every route as the app adds it (an onRoute hook registered before the app). */
   onRoute?: (route: RouteOptions) => void
   logs?: { stream: Writable }
+  /** Gets the answers whose status the document does not show for their operation; by default the test fails naming them. */
+  onUndocumented?: (answers: string[]) => void
 }
 
-/** Builds the app exactly as the server does, with the given environment and no .env file. */
+/**
+ * Builds the app exactly as the server does, with the given environment and no .env file. When
+ * the test ends, every status the app's operations answered during it must be documented for that
+ * operation in the app's own OpenAPI document.
+ */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
   const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug' })
   // onRoute hooks take effect at once, so this one sees every route the app adds once it loads.
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
-  if (options.extend !== undefined) fastify.register(async (child) => options.extend?.(child))
-  t.teardown(() => fastify.close())
+  const answers = recordAnswers(fastify)
+  if (options.extend !== undefined) {
+    fastify.register(async (child) => {
+      child.addHook('onRoute', ({ method, url }) => { for (const name of [method].flat()) answers.testRoutes.add(`${name} ${url}`) })
+      options.extend?.(child)
+    })
+  }
+  t.teardown(async () => {
+    try {
+      const undocumented = undocumentedAnswers(fastify, answers)
+      if (options.onUndocumented !== undefined) options.onUndocumented(undocumented)
+      else if (undocumented.length > 0) throw new Error(`Statuses the tests produced are missing from the OpenAPI document:\n${undocumented.join('\n')}`)
+    } finally {
+      await fastify.close()
+    }
+  })
   await fastify.ready()
   return fastify
+}
+
+interface Answers {
+  /** `METHOD route status` of every answer of a documented route. */
+  seen: Set<string>
+  /** `METHOD route` of the routes a test added (BuildOptions.extend): they are not the API's. */
+  testRoutes: Set<string>
+}
+
+/** Records the status of every answer of a route that the document shows (hidden ones are not). */
+function recordAnswers (fastify: FastifyInstance): Answers {
+  const answers: Answers = { seen: new Set(), testRoutes: new Set() }
+  fastify.addHook('onResponse', (request, reply, done) => {
+    // Unknown routes (404, 405) have no route, and so no operation to document them.
+    const { url, schema } = request.routeOptions
+    if (url !== undefined && !request.is404 && schema?.hide !== true) answers.seen.add(`${request.method} ${url} ${reply.statusCode}`)
+    done()
+  })
+  return answers
+}
+
+function undocumentedAnswers (fastify: FastifyInstance, { seen, testRoutes }: Answers): string[] {
+  if (seen.size === 0) return []
+  const paths = (fastify.swagger() as { paths?: Record<string, Record<string, { operationId?: string, responses: Record<string, unknown> }>> }).paths ?? {}
+  const undocumented: string[] = []
+  for (const answer of seen) {
+    const [method, url, status] = answer.split(' ')
+    if (testRoutes.has(`${method} ${url}`)) continue
+    // A GET route's HEAD twin is documented as the GET.
+    const operationMethod = method === 'HEAD' ? 'get' : method.toLowerCase()
+    const operation = paths[url.replace(/:(\w+)/g, '{$1}')]?.[operationMethod]
+    if (operation === undefined) undocumented.push(`${method} ${url} answered ${status}, and the document has no operation for it`)
+    else if (operation.responses[status] === undefined) {
+      undocumented.push(`${method} ${url} (${operation.operationId}) answered ${status}, which its operation does not document`)
+    }
+  }
+  return undocumented
 }
 
 /** A complete environment for a test app on the given database. */

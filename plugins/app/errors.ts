@@ -65,7 +65,7 @@ export default fp(async function errors (fastify) {
     }
   })
 
-  // The OpenAPI document shows the problem shape as every documented operation's error response.
+  // Statuses an operation does not list are documented under `default`, in the problem shape.
   fastify.addHook('onRoute', (route) => {
     const response = route.schema?.response as Record<string, unknown> | undefined
     if (response === undefined || route.schema?.hide === true || 'default' in response) return

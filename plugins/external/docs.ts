@@ -18,8 +18,14 @@ export default fp(async function docs (fastify) {
       info: {
         title: fastify.config.APP_NAME,
         description: 'Youth soccer analytics platform API',
-        version: packageVersion
+        version: packageVersion,
+        // A private API: no open-source licence, and one team to ask.
+        license: { name: 'Proprietary: for Spinta and its authorised clients only', url: 'https://spinta.example/terms' },
+        contact: { name: 'Spinta API team', email: 'api@spinta.example' }
       },
+      // Relative: requests go to the host and scheme the document was fetched from, behind a proxy
+      // and in Swagger UI's Try it out alike.
+      servers: [{ url: '/', description: 'The server that serves this document' }],
       tags: [
         { name: 'Root', description: 'Where to start' },
         { name: 'Health', description: 'Liveness, readiness and database checks for monitors and load balancers' },

@@ -4,6 +4,7 @@ import type { preHandlerHookHandler } from 'fastify'
 import { packageVersion } from '../../src/project.js'
 import { HEALTH_MEDIA_TYPE, LivenessReport, ReadinessReport, SHUTTING_DOWN_REPORT, readinessReport } from '../../src/health/report.js'
 import { RETRY_AFTER_SECONDS } from '../../src/http/problem.js'
+import { errorResponses, loadShedding, malformedRequest, retryAfterHeader } from '../../src/http/error-responses.js'
 
 const Health = Type.Object({
   status: Type.Literal('healthy', { description: 'The API process answers' }),
@@ -16,6 +17,9 @@ const Health = Type.Object({
 })
 
 const healthJson = <T>(schema: T, description: string) => ({ description, content: { [HEALTH_MEDIA_TYPE]: { schema } } })
+
+// A probe refused during shutdown, or a failing readiness check, says when to ask again.
+const unavailable = <T>(schema: T, description: string) => ({ ...healthJson(schema, description), headers: retryAfterHeader })
 
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
   // Probes must see the state of this instant, never a cached answer. onSend, so it also covers
@@ -40,7 +44,8 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['Health'],
       summary: 'API and database health',
       description: 'Runs `SELECT 1` on a pooled connection. Always 200: `database` says whether the query succeeded. For probes, prefer /api/health/live and /api/health/ready, which answer 503 when they fail.',
-      response: { 200: Health }
+      security: [],
+      response: { 200: Health, ...errorResponses('/api/health', malformedRequest) }
     }
   }, async () => {
     const check = await fastify.checkDatabase()
@@ -55,7 +60,12 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['Health'],
       summary: 'Liveness probe',
       description: 'Whether the process can serve, without touching the database: restart the instance when this fails. 503 once shutdown has begun.',
-      response: { 200: healthJson(LivenessReport, 'The process serves'), 503: healthJson(LivenessReport, 'The process is shutting down') }
+      security: [],
+      response: {
+        200: healthJson(LivenessReport, 'The process serves'),
+        503: unavailable(LivenessReport, 'The process is shutting down'),
+        ...errorResponses('/api/health/live', malformedRequest)
+      }
     }
   }, async (_request, reply) => {
     reply.type(HEALTH_MEDIA_TYPE)
@@ -69,7 +79,15 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['Health'],
       summary: 'Readiness probe',
       description: `Whether this instance should receive traffic: the database answered \`SELECT 1\` within the health timeout. 503 with Retry-After when it did not, or once shutdown has begun. Body in the ${HEALTH_MEDIA_TYPE} format.`,
-      response: { 200: healthJson(ReadinessReport, 'Ready (pass or warn)'), 503: healthJson(ReadinessReport, 'Not ready (fail)') }
+      security: [],
+      response: {
+        200: healthJson(ReadinessReport, 'Ready (pass or warn)'),
+        503: {
+          ...unavailable(ReadinessReport, 'Not ready (fail, as application/health+json), or the server sheds load (as a problem)'),
+          content: { [HEALTH_MEDIA_TYPE]: { schema: ReadinessReport }, ...errorResponses('/api/health/ready', loadShedding)[503]?.content }
+        },
+        ...errorResponses('/api/health/ready', malformedRequest)
+      }
     }
   }, async (_request, reply) => {
     reply.type(HEALTH_MEDIA_TYPE)

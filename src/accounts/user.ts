@@ -29,6 +29,7 @@ export const NewUserSchema = Type.Object({
   // linear time: Ajv runs the pattern even on a value maxLength has refused, up to the body limit.
   full_name: Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=[^\\u0000]*$)\\s*\\S' })
 }, {
+  additionalProperties: false,
   examples: [{ email: 'ana.coach@example.com', password: 'correct horse battery', full_name: 'Ana Coach' }]
 })
 

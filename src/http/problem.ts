@@ -40,7 +40,7 @@ export const ProblemSchema = Type.Object({
 export type Problem = Static<typeof ProblemSchema>
 export type ProblemError = NonNullable<Problem['errors']>[number]
 
-/** The documented error response of an operation: the errors plugin adds it to every route. */
+/** The `default` response of every documented operation, for statuses it does not list: the errors plugin adds it. */
 export const problemResponse = {
   description: 'Problem details (RFC 9457), for any error',
   content: { [PROBLEM_MEDIA_TYPE]: { schema: ProblemSchema } }

@@ -34,7 +34,14 @@ t.test('the OpenAPI document describes the app from config and package.json', as
   t.equal(response.statusCode, 200)
   const document = response.json()
   t.match(document.openapi, /^3\./)
-  t.same(document.info, { title: 'Spinta Staging', description: 'Youth soccer analytics platform API', version: packageVersion })
+  t.same(document.info, {
+    title: 'Spinta Staging',
+    description: 'Youth soccer analytics platform API',
+    version: packageVersion,
+    license: { name: 'Proprietary: for Spinta and its authorised clients only', url: 'https://spinta.example/terms' },
+    contact: { name: 'Spinta API team', email: 'api@spinta.example' }
+  })
+  t.same(document.servers.map((server: { url: string }) => server.url), ['/'], 'one relative server: the host the document came from')
   t.same(document.paths['/'].get.tags, ['Root'])
   t.same(document.paths['/api/health'].get.tags, ['Health'])
   t.same(document.paths['/api/health'].get.responses['200'].content['application/json'].schema.required, ['status', 'database'])

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { bodyRefusals, databaseRefusals, errorResponses } from '../../../src/http/error-responses.js'
 import { httpError } from '../../../src/http/http-error.js'
 import { NewUserSchema, UserSchema } from '../../../src/accounts/user.js'
 
@@ -12,8 +13,18 @@ const register: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Creates an active account. The email must be new in any letter case (409 otherwise); ' +
         'the password needs at least 8 characters (400 otherwise). The response never contains the password or its hash. ' +
         'Registrations and sign-ins from one client IP share PASSWORD_CHECKS_PER_MINUTE (429 with `Retry-After` beyond that).',
+      security: [],
       body: NewUserSchema,
-      response: { 201: UserSchema }
+      response: {
+        201: UserSchema,
+        ...errorResponses('/api/auth/register', {
+          400: { description: 'The body is not a valid registration: `errors` lists each problem', detail: 'The request body is invalid: /body/password must NOT have fewer than 8 characters' },
+          409: { description: 'An account with this email already exists, in any letter case', detail: 'An account with this email already exists' },
+          ...bodyRefusals,
+          429: { description: 'Too many sign-ins and registrations from this client IP', detail: 'Too many sign-ins and registrations from this address; retry in 42 s' },
+          ...databaseRefusals
+        })
+      }
     }
   }, async (request, reply) => {
     const user = await fastify.users.create(request.body)

@@ -2,8 +2,8 @@ import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import { bodyRefusals, databaseRefusals, errorResponses } from '../../../src/http/error-responses.js'
 import { httpError } from '../../../src/http/http-error.js'
-import { PROBLEM_MEDIA_TYPE, ProblemSchema } from '../../../src/http/problem.js'
 
 // The grant decides which fields are required: JSON Schema's if/then says so in one object, which
 // keeps the form flat for Swagger UI. An unknown grant_type gets one error, not a missing field too.
@@ -16,8 +16,13 @@ const TokenRequest = Type.Object({
   username: Type.Optional(Type.String({ minLength: 1, maxLength: 254, pattern: '^[^\\u0000]*$', description: 'The account email (password grant)' })),
   password: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Password grant' })),
   refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'A refresh token from an earlier response (refresh_token grant)' })),
-  scope: Type.Optional(Type.String({ description: 'Ignored: tokens carry no scopes' }))
+  scope: Type.Optional(Type.String({ maxLength: 1024, description: 'Ignored: tokens carry no scopes' }))
 }, {
+  // RFC 6749 §3.2: a token endpoint ignores parameters it does not know (client_id, say), so the
+  // form stays open; its size is bounded, and each parameter may appear once, as that section requires.
+  additionalProperties: Type.String({ maxLength: 1024 }),
+  maxProperties: 10,
+  description: 'Parameters other than these are ignored (RFC 6749 §3.2); at most 10 parameters, each given once',
   allOf: [
     { if: { properties: { grant_type: { const: 'password' } } }, then: { required: ['username', 'password'] } },
     { if: { properties: { grant_type: { const: 'refresh_token' } }, required: ['grant_type'] }, then: { required: ['refresh_token'] } }
@@ -56,6 +61,15 @@ const OAuth2Error = Type.Object({
 })
 
 const isRefresh = (request: FastifyRequest) => (request.body as { grant_type?: string }).grant_type === 'refresh_token'
+
+const documented = errorResponses('/api/auth/token', {
+  400: { description: 'The form is invalid: `errors` lists each problem', detail: 'The request body is invalid: /body/password must have required property \'password\'' },
+  401: { description: 'Wrong email or password', detail: 'Incorrect email or password' },
+  403: { description: 'The account is deactivated', detail: 'This account is deactivated' },
+  ...bodyRefusals,
+  429: { description: 'Too many attempts for this username, or sign-ins and registrations in all, from this client IP', detail: 'Too many sign-in attempts for this account from this address; retry in 42 s' },
+  ...databaseRefusals
+})
 
 const token: FastifyPluginAsyncTypebox = async (fastify) => {
   // OAuth2 clients (Swagger UI's Authorize button among them) post the form encoding, to this route only.
@@ -106,12 +120,14 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
         'Wrong credentials get 401 with `WWW-Authenticate: Bearer`, answered as slowly for an unknown email as for a wrong password; a deactivated account gets 403. ' +
         'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE sign-ins per minute for one username, and PASSWORD_CHECKS_PER_MINUTE sign-ins, refreshes and registrations in all (429 with `Retry-After` beyond either).',
       consumes: ['application/x-www-form-urlencoded'],
+      security: [],
       body: TokenRequest,
       response: {
         200: TokenResponse,
+        ...documented,
         400: {
-          description: 'A refresh token that cannot be used (OAuth2 `invalid_grant`), or a malformed request (problem details)',
-          content: { 'application/json': { schema: OAuth2Error }, [PROBLEM_MEDIA_TYPE]: { schema: ProblemSchema } }
+          description: 'A refresh token that cannot be used (OAuth2 `invalid_grant`), or an invalid form (problem details: `errors` lists each problem)',
+          content: { 'application/json': { schema: OAuth2Error }, ...documented[400]?.content }
         }
       }
     }

@@ -2,11 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { httpError } from '../../../../src/http/http-error.js'
 import { NewUserSchema } from '../../../../src/accounts/user.js'
+import { bodyRefusals, databaseRefusals, errorResponses } from '../../../../src/http/error-responses.js'
 
 const PasswordChange = Type.Object({
   current_password: Type.String({ minLength: 1, maxLength: 128 }),
   new_password: NewUserSchema.properties.password
 }, {
+  additionalProperties: false,
   examples: [{ current_password: 'correct horse battery', new_password: 'battery staple horse correct' }]
 })
 
@@ -32,7 +34,17 @@ const password: FastifyPluginAsyncTypebox = async (fastify) => {
         'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one account, within its PASSWORD_CHECKS_PER_MINUTE (429 with `Retry-After` beyond either).',
       security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
       body: PasswordChange,
-      response: { 204: Type.Null({ description: 'The password is changed and every sign-in of the user is ended' }) }
+      response: {
+        204: Type.Null({ description: 'The password is changed and every sign-in of the user is ended' }),
+        ...errorResponses('/api/users/me/password', {
+          400: { description: 'The body is invalid: `errors` lists each problem', detail: 'The request body is invalid: /body/new_password must NOT have fewer than 8 characters' },
+          401: { description: 'No bearer token, or one that is malformed, expired, forged, names no account or was issued before the last password change', detail: 'Could not validate credentials' },
+          403: { description: 'The current password is wrong, or the account is deactivated', detail: 'The current password is incorrect' },
+          ...bodyRefusals,
+          429: { description: 'Too many attempts for this account, or password checks in all, from this client IP', detail: 'Too many password change attempts for this account from this address; retry in 42 s' },
+          ...databaseRefusals
+        })
+      }
     }
   }, async (request, reply) => {
     const changed = await fastify.users.changePassword(request.user.id, request.body.current_password, request.body.new_password)

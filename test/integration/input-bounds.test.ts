@@ -1,0 +1,133 @@
+import t from 'tap'
+import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+
+/** The parts of a JSON Schema that bound a value. */
+interface Schema {
+  type?: string | string[]
+  enum?: unknown[]
+  const?: unknown
+  format?: string
+  maxLength?: number
+  maximum?: number
+  exclusiveMaximum?: number
+  maxItems?: number
+  items?: Schema
+  maxProperties?: number
+  properties?: Record<string, Schema>
+  additionalProperties?: boolean | Schema
+  anyOf?: Schema[]
+  oneOf?: Schema[]
+}
+interface MediaType { schema: Schema, example?: Record<string, unknown> }
+interface Operation {
+  parameters?: Array<{ name: string, in: string, schema: Schema }>
+  requestBody?: { content: Record<string, MediaType> }
+}
+
+// Formats whose values have a fixed length or shape; `email` is not one of them.
+const boundedFormats = new Set(['uuid', 'date', 'date-time', 'time'])
+
+/** Where `schema` lets a value grow without limit, as JSON Pointers from `where`. */
+function unbounded (schema: Schema, where: string): string[] {
+  if (schema.enum !== undefined || schema.const !== undefined) return []
+  const alternatives = schema.anyOf ?? schema.oneOf
+  if (alternatives !== undefined) return alternatives.flatMap((alternative) => unbounded(alternative, where))
+  const types = [schema.type ?? []].flat()
+  const found: string[] = []
+  if (types.includes('string') && schema.maxLength === undefined && !boundedFormats.has(schema.format ?? '')) found.push(`${where} (string without maxLength)`)
+  if ((types.includes('integer') || types.includes('number')) && schema.maximum === undefined && schema.exclusiveMaximum === undefined) found.push(`${where} (number without maximum)`)
+  if (types.includes('array')) {
+    if (schema.maxItems === undefined) found.push(`${where} (array without maxItems)`)
+    if (schema.items !== undefined) found.push(...unbounded(schema.items, `${where}/items`))
+  }
+  if (types.includes('object')) {
+    if (schema.additionalProperties !== false && schema.maxProperties === undefined) found.push(`${where} (object neither closed nor with maxProperties)`)
+    if (typeof schema.additionalProperties === 'object') found.push(...unbounded(schema.additionalProperties, `${where}/*`))
+    for (const [name, property] of Object.entries(schema.properties ?? {})) found.push(...unbounded(property, `${where}/${name}`))
+  }
+  return found
+}
+
+const database = await startTestDatabase(t)
+// Limits high enough that the requests below are refused by validation alone, never by a rate limit.
+const app = await buildApp(t, testEnv(database, { PASSWORD_CHECKS_PER_MINUTE: '1000', LOGIN_ATTEMPTS_PER_MINUTE: '1000' }))
+const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
+const operations = Object.entries(document.paths as Record<string, Record<string, Operation>>)
+  .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })))
+
+t.test('every request input in the document is bounded: strings, numbers, arrays and objects', async (t) => {
+  const bodies = operations.filter(({ operation }) => operation.requestBody !== undefined)
+  t.ok(bodies.length >= 2, `${bodies.length} operations take a body`)
+  for (const { method, path, operation } of operations) {
+    const found = [
+      ...(operation.parameters ?? []).flatMap((parameter) => unbounded(parameter.schema, `/${parameter.in}/${parameter.name}`)),
+      ...Object.entries(operation.requestBody?.content ?? {}).flatMap(([type, media]) => unbounded(media.schema, `/body (${type})`))
+    ]
+    t.same(found, [], `${method} ${path}: no unbounded input`)
+  }
+})
+
+t.test('one past each bound of a request body gets 400 naming it; the bound itself passes validation', async (t) => {
+  // No operation takes parameters: when one does, its bounds need requests of their own here.
+  t.same(operations.filter(({ operation }) => (operation.parameters ?? []).length > 0).map(({ path }) => path), [])
+
+  let probes = 0
+  for (const { method, path, operation } of operations) {
+    for (const [type, { schema, example }] of Object.entries(operation.requestBody?.content ?? {})) {
+      if (example === undefined) {
+        t.fail(`${method} ${path} ${type} has an example to start from`)
+        continue
+      }
+      const send = (body: Record<string, unknown>) => app.inject({
+        method,
+        url: path,
+        headers: { 'content-type': type },
+        payload: type === 'application/json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString()
+      })
+      /** `body` is refused with 400, with `message` at `pointer`; `atBound` is not refused at `pointer`. */
+      const probe = async (pointer: string, message: RegExp, past: Record<string, unknown>, atBound?: Record<string, unknown>) => {
+        probes += 1
+        const refused = await send(past)
+        t.equal(refused.statusCode, 400, `${method} ${path}: ${pointer} past its bound gets 400`)
+        t.match(refused.json().errors, [{ path: pointer, message }], `${method} ${path}: the problem names ${pointer}`)
+        if (atBound === undefined) return
+        const accepted = await send(atBound)
+        const errors: Array<{ path: string }> = accepted.statusCode === 400 ? accepted.json().errors ?? [] : []
+        t.notOk(errors.some((error) => error.path === pointer), `${method} ${path}: ${pointer} at its bound is valid (answered ${accepted.statusCode})`)
+      }
+      // Longer values keep their shape (an email stays an email): characters go in front.
+      const lengthened = (value: unknown, length: number) => {
+        const text = typeof value === 'string' ? value : 'x'
+        return 'a'.repeat(Math.max(0, length - text.length)) + text
+      }
+
+      for (const [name, property] of Object.entries(schema.properties ?? {})) {
+        const pointer = `/body/${name}`
+        if (property.maxLength !== undefined) {
+          const max = property.maxLength
+          await probe(pointer, new RegExp(`must NOT have more than ${max} characters`),
+            { ...example, [name]: lengthened(example[name], max + 1) }, { ...example, [name]: lengthened(example[name], max) })
+        }
+        const allowed = property.enum ?? (property.const === undefined ? undefined : [property.const])
+        if (allowed !== undefined) await probe(pointer, /must be equal to/, { ...example, [name]: `not-${String(allowed[0])}` })
+      }
+      if (schema.additionalProperties === false) {
+        await probe('/body/unknown_member', /must NOT have additional properties/, { ...example, unknown_member: 'x' })
+      }
+      if (typeof schema.additionalProperties === 'object' && schema.additionalProperties.maxLength !== undefined) {
+        const max = schema.additionalProperties.maxLength
+        await probe('/body/unknown_member', new RegExp(`must NOT have more than ${max} characters`),
+          { ...example, unknown_member: 'x'.repeat(max + 1) }, { ...example, unknown_member: 'x'.repeat(max) })
+      }
+      if (schema.maxProperties !== undefined) {
+        const max = schema.maxProperties
+        const withMembers = (count: number) => ({
+          ...example,
+          ...Object.fromEntries(Array.from({ length: count - Object.keys(example).length }, (_, index) => [`extra_${index}`, 'x']))
+        })
+        await probe('/body', new RegExp(`must NOT have more than ${max} properties`), withMembers(max + 1), withMembers(max))
+      }
+    }
+  }
+  t.ok(probes >= 8, `${probes} bounds probed`)
+})
