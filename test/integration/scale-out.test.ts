@@ -201,3 +201,53 @@ t.test('a request on a kept-alive connection that reaches an instance as it clos
   release()
   await closed
 })
+
+/** One form POST through nginx's Unix socket: the status. */
+function postForm (socketPath: string, url: string, form: Record<string, string>): Promise<number> {
+  const body = new URLSearchParams(form).toString()
+  return new Promise((resolve, reject) => {
+    const request = http.request({ socketPath, path: url, method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      response.resume()
+      response.once('end', () => resolve(response.statusCode ?? 0))
+    })
+    request.once('error', reject)
+    request.end(body)
+  })
+}
+
+t.test('three instances behind nginx (deploy/nginx) refuse the sixth wrong sign-in a minute for one account, whichever answers', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'spinta-scale-out-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await chmod(dir, 0o755)
+  const socketPath = path.join(dir, 'nginx.sock')
+  const outdir = await buildServer(t)
+  const env = await instanceEnv()
+  const instances = await Promise.all([0, 1, 2].map(() => startInstance(t, env, path.join(outdir, 'src', 'server.js'))))
+  await startNginx(t, nginx, dir, await renderNginxConfig(dir, { listen: `unix:${socketPath}`, upstreams: instances.map((i) => i.address) }))
+  await until('nginx to answer through its socket', () => get(socketPath, '/').then(({ status }) => status === 200, () => false))
+
+  const account = { email: 'shared-limit@example.com', password: 'correct horse battery staple', full_name: 'Shared Limit' }
+  const registered = await new Promise<number>((resolve, reject) => {
+    const request = http.request({ socketPath, path: '/api/auth/register', method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
+      response.resume()
+      response.once('end', () => resolve(response.statusCode ?? 0))
+    })
+    request.once('error', reject)
+    request.end(JSON.stringify(account))
+  })
+  t.equal(registered, 201)
+
+  const statuses: number[] = []
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    statuses.push(await postForm(socketPath, '/api/auth/token', { username: account.email, password: `wrong password ${attempt}` }))
+  }
+  t.same(statuses, [401, 401, 401, 401, 401, 429], 'five wrong passwords answered, the sixth refused')
+
+  // The access log is written in batches: every line is out once the instances have exited.
+  for (const { server } of instances) {
+    server.child.kill('SIGTERM')
+    t.same(await server.exited, { code: 0, signal: null })
+  }
+  const answeredBy = instances.map(({ server }) => server.stdout().split('\n').filter((line) => line.includes('"url":"/api/auth/token"')).length)
+  t.ok(answeredBy.filter((count) => count > 0).length >= 2, `the attempts reached several instances (${answeredBy.join(', ')})`)
+})
