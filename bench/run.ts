@@ -322,7 +322,10 @@ async function startServer (spec: ServerSpec, cwd: string, logPath: string): Pro
   return { server: { spec, pid: child.pid!, url, logPath, stop }, firstAnswerMs }
 }
 
-/** The TCP port process `pid` listens on, from /proc: undefined until it listens. */
+/**
+ * The TCP port process `pid` listens on at 127.0.0.1, from /proc: undefined until it listens. The
+ * API also listens for metrics scrapes on another loopback address, which this leaves out.
+ */
 async function listeningPort (pid: number): Promise<number | undefined> {
   const sockets = new Set<string>()
   for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
@@ -330,10 +333,11 @@ async function listeningPort (pid: number): Promise<number | undefined> {
     const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
     if (inode !== undefined) sockets.add(inode)
   }
-  // /proc/net/tcp: local address as hex ip:port, state 0A is LISTEN, the inode in the tenth column.
+  // /proc/net/tcp: local address as hex ip:port (127.0.0.1 is 0100007F), state 0A is LISTEN, the inode in the tenth column.
   for (const line of (await readFile('/proc/net/tcp', 'utf8')).split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/)
-    if (fields[3] === '0A' && sockets.has(fields[9])) return parseInt(fields[1].split(':')[1], 16)
+    const [address, port] = fields[1]?.split(':') ?? []
+    if (fields[3] === '0A' && address === '0100007F' && sockets.has(fields[9])) return parseInt(port, 16)
   }
   return undefined
 }
