@@ -1,23 +1,31 @@
-/** What `npm run bench` measured, and the issue's targets checked against it (docs/performance.md). */
+/** What `npm run bench` measured, and the targets checked against it (docs/performance.md). */
 
-export interface RunResult {
-  server: string
-  route: string
-  connections: number
+export const YARDSTICK = 'yardstick'
+export const API = 'api'
+
+/** One load run, as bench/load.js prints it. */
+export interface LoadResult {
   /** Mean of autocannon's per-second samples. */
   requestsPerSecond: number
   requests: number
-  /** CPU time the server process used per answer: steadier than req/s when other work shares the machine. */
-  cpuMicrosPerRequest: number
-  p50Ms: number
-  p99Ms: number
-  maxMs: number
+  p50Micros: number
+  p99Micros: number
+  maxMicros: number
   /** Connection errors and timeouts together, as autocannon counts them. */
   errors: number
   /** Requests with no answer within autocannon's 10 s timeout: stalls. */
   timeouts: number
   non2xx: number
   statusCodes: Record<string, number>
+}
+
+export interface RunResult extends LoadResult {
+  server: string
+  route: string
+  connections: number
+  round: number
+  /** CPU time the server process used per answer: steadier than req/s when other work shares the machine. */
+  cpuMicrosPerRequest: number
 }
 
 export interface ServerResult {
@@ -28,7 +36,7 @@ export interface ServerResult {
   startToFirstAnswerRunsMs: number[]
   /** VmRSS one second after the first answer, median over the starts. */
   idleRssMb: number
-  /** VmHWM after the runs at the most connections: the most the process ever had resident. */
+  /** VmHWM after the burst runs: the most the process ever had resident. */
   peakRssMb: number
   /** The largest VmRSS sampled every 100 ms during those runs. */
   sampledPeakRssMb?: number
@@ -49,66 +57,105 @@ export interface Target {
 }
 
 export interface Report {
+  date: string
   command: string
   database: string
-  logOutput: string
-  options: { duration: number, warmup: number, connections: number[], startups: number, settle: number }
+  options: { rounds: number, duration: number, warmup: number, connections: number, burst: number, startups: number, settle: number }
   machine: { cpus: number, cpuModel: string, memoryGb: number, node: string, loadAverageAtStart: number[], loadAverageAtEnd: number[] }
   servers: ServerResult[]
+  /** The rounds at `options.connections`, the targets' runs. */
   runs: RunResult[]
+  /** One run per server and route at `options.burst` connections. */
+  burst: RunResult[]
   targets: Target[]
 }
 
-const BASELINE = 'baseline'
-const API = 'api'
-
-function find (runs: RunResult[], server: string, route: string, connections: number): RunResult | undefined {
-  return runs.find((run) => run.server === server && run.route === route && run.connections === connections)
+/** A server's figures on one route over the rounds: medians, and its ratios to the yardstick in the same round. */
+export interface RouteSummary {
+  server: string
+  route: string
+  requestsPerSecond: number
+  roundsRequestsPerSecond: number[]
+  p50Micros: number
+  p99Micros: number
+  cpuMicrosPerRequest: number
+  /** Median over the rounds of req/s divided by the yardstick's in that round. */
+  throughputRatio: number
+  /** Median over the rounds of p99 divided by the yardstick's in that round. */
+  p99Ratio: number
 }
 
-function ratio (runs: RunResult[], run: RunResult): number {
-  const baseline = find(runs, BASELINE, run.route, run.connections)
-  return baseline === undefined || baseline.requestsPerSecond === 0 ? NaN : run.requestsPerSecond / baseline.requestsPerSecond
+/** Targets for the API against the yardstick, per route: least req/s ratio, most p99 ratio. */
+const routeTargets: Array<{ route: string, throughput: number, p99: number }> = [
+  { route: '/', throughput: 0.9, p99: 1.25 },
+  { route: '/api/health', throughput: 2.5, p99: 0.5 },
+  { route: '/api/users/me', throughput: 0.95, p99: 1.25 }
+]
+
+export function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
-/** The issue's targets, for the API with its production defaults against the baseline of the same run. */
-export function evaluateTargets (runs: RunResult[], servers: ServerResult[], connections: number[]): Target[] {
+export function summarize (runs: RunResult[], server: string, route: string): RouteSummary {
+  const own = runs.filter((run) => run.server === server && run.route === route)
+  const yardstick = (round: number) => runs.find((run) => run.server === YARDSTICK && run.route === route && run.round === round)
+  const ratios = (figure: (run: RunResult) => number) => median(own.map((run) => {
+    const other = yardstick(run.round)
+    return other === undefined || figure(other) === 0 ? NaN : figure(run) / figure(other)
+  }))
+  return {
+    server,
+    route,
+    requestsPerSecond: median(own.map((run) => run.requestsPerSecond)),
+    roundsRequestsPerSecond: own.map((run) => run.requestsPerSecond),
+    p50Micros: median(own.map((run) => run.p50Micros)),
+    p99Micros: median(own.map((run) => run.p99Micros)),
+    cpuMicrosPerRequest: median(own.map((run) => run.cpuMicrosPerRequest)),
+    throughputRatio: ratios((run) => run.requestsPerSecond),
+    p99Ratio: ratios((run) => run.p99Micros)
+  }
+}
+
+/** The targets, for the API with its production defaults against the yardstick of the same run. */
+export function evaluateTargets (report: Omit<Report, 'targets'>): Target[] {
+  const { runs, burst, servers, options } = report
   const targets: Target[] = []
   const api = servers.find((server) => server.name === API)
-  const baseline = servers.find((server) => server.name === BASELINE)
-  if (api === undefined || baseline === undefined) return targets
-  const most = Math.max(...connections)
+  const yardstick = servers.find((server) => server.name === YARDSTICK)
+  if (api === undefined || yardstick === undefined) return targets
 
-  const rootRatios = connections.map((count) => find(runs, API, '/', count)).filter((run) => run !== undefined).map((run) => ({ count: run.connections, value: ratio(runs, run) }))
-  targets.push({
-    target: 'GET / ≥ 0.90 × baseline req/s (access log on), at every connection count',
-    measured: rootRatios.map(({ count, value }) => `${value.toFixed(2)} at ${count}`).join(', '),
-    met: rootRatios.every(({ value }) => value >= 0.9)
-  })
-
-  const health50 = find(runs, API, '/api/health', 50)
-  if (health50 !== undefined) {
-    const value = ratio(runs, health50)
-    targets.push({ target: 'GET /api/health ≥ 2.5 × baseline req/s at 50 connections', measured: `${value.toFixed(2)}`, met: value >= 2.5 })
-    targets.push({ target: 'GET /api/health p99 ≤ 5 ms at 50 connections', measured: `${health50.p99Ms} ms`, met: health50.p99Ms <= 5 })
+  for (const { route, throughput, p99 } of routeTargets) {
+    const summary = summarize(runs, API, route)
+    targets.push({
+      target: `GET ${route} ≥ ${throughput.toFixed(2)} × the yardstick's req/s at ${options.connections} connections`,
+      measured: `${summary.throughputRatio.toFixed(2)} ×`,
+      met: summary.throughputRatio >= throughput
+    })
+    targets.push({
+      target: `GET ${route} p99 ≤ ${p99.toFixed(2)} × the yardstick's p99`,
+      measured: `${summary.p99Ratio.toFixed(2)} ×`,
+      met: summary.p99Ratio <= p99
+    })
   }
 
-  const atMost = runs.filter((run) => run.server === API && run.connections === most)
-  const failures = atMost.reduce((sum, run) => sum + run.errors + run.non2xx, 0)
-  const stalls = atMost.reduce((sum, run) => sum + run.timeouts, 0)
+  const apiBurst = burst.filter((run) => run.server === API)
+  const failures = apiBurst.reduce((sum, run) => sum + run.errors + run.non2xx, 0)
+  const stalls = apiBurst.reduce((sum, run) => sum + run.timeouts, 0)
   targets.push({
-    target: `0 errors, 0 non-2xx and 0 stalls at ${most} connections (both routes)`,
+    target: `0 errors, 0 non-2xx and 0 stalls at ${options.burst} connections (every route)`,
     measured: `${failures} errors + non-2xx, ${stalls} stalls`,
     met: failures === 0 && stalls === 0
   })
 
-  const idleRatio = api.idleRssMb / baseline.idleRssMb
+  const idleRatio = api.idleRssMb / yardstick.idleRssMb
   targets.push({
-    target: 'idle RSS after start-up ≤ 1.5 × baseline',
-    measured: `${api.idleRssMb} MB vs ${baseline.idleRssMb} MB (${idleRatio.toFixed(2)} ×)`,
+    target: 'idle RSS after start-up ≤ 1.5 × the yardstick\'s',
+    measured: `${api.idleRssMb} MB vs ${yardstick.idleRssMb} MB (${idleRatio.toFixed(2)} ×)`,
     met: idleRatio <= 1.5
   })
-  targets.push({ target: `peak RSS at ${most} connections ≤ 256 MB`, measured: `${api.peakRssMb} MB`, met: api.peakRssMb <= 256 })
+  targets.push({ target: `peak RSS at ${options.burst} connections ≤ 256 MB`, measured: `${api.peakRssMb} MB`, met: api.peakRssMb <= 256 })
   // Closing a thousand sockets moves memory for a moment after the load; what must not happen is
   // memory that keeps climbing without load, so the second half of the settle period is compared.
   const samples = api.rssSettleSamplesMb
@@ -127,6 +174,7 @@ export function evaluateTargets (runs: RunResult[], servers: ServerResult[], con
 }
 
 const formatInteger = (value: number) => Math.round(value).toLocaleString('en-US')
+const milliseconds = (micros: number) => (micros / 1000).toFixed(2)
 
 function table (header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`
@@ -134,28 +182,45 @@ function table (header: string[], rows: string[][]): string {
 }
 
 /** The report as Markdown, ready to paste into docs/performance.md. */
-export function markdownTable (report: Report): string {
-  const { machine, options, servers, runs } = report
+export function markdownTables (report: Report): string {
+  const { machine, options, servers, runs, burst } = report
   const label = (name: string) => servers.find((server) => server.name === name)?.label ?? name
-  const most = Math.max(...options.connections)
+  const routes = [...new Set(runs.map((run) => run.route))]
 
-  const throughput = table(
-    ['route', 'server', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'errors + non-2xx', 'vs baseline', 'server CPU µs/req'],
-    runs.map((run) => [
+  const rounds = table(
+    ['route', 'server', 'req/s (median)', 'req/s by round', 'p50 ms', 'p99 ms', 'req/s vs yardstick', 'p99 vs yardstick', 'server CPU µs/req'],
+    routes.flatMap((route) => servers.map((server) => {
+      const summary = summarize(runs, server.name, route)
+      const own = server.name === YARDSTICK
+      return [
+        `GET ${route}`,
+        label(server.name),
+        formatInteger(summary.requestsPerSecond),
+        summary.roundsRequestsPerSecond.map(formatInteger).join(', '),
+        milliseconds(summary.p50Micros),
+        milliseconds(summary.p99Micros),
+        own ? '1.00' : summary.throughputRatio.toFixed(2),
+        own ? '1.00' : summary.p99Ratio.toFixed(2),
+        formatInteger(summary.cpuMicrosPerRequest)
+      ]
+    }))
+  )
+
+  const bursts = table(
+    ['route', 'server', 'req/s', 'p50 ms', 'p99 ms', 'errors + non-2xx', 'stalls'],
+    burst.map((run) => [
       `GET ${run.route}`,
       label(run.server),
-      String(run.connections),
       formatInteger(run.requestsPerSecond),
-      String(run.p50Ms),
-      String(run.p99Ms),
-      String(run.errors + run.non2xx) + (run.timeouts > 0 ? ` (${run.timeouts} stalls)` : ''),
-      run.server === BASELINE ? '1.00' : ratio(runs, run).toFixed(2),
-      String(run.cpuMicrosPerRequest)
+      milliseconds(run.p50Micros),
+      milliseconds(run.p99Micros),
+      String(run.errors + run.non2xx),
+      String(run.timeouts)
     ])
   )
 
   const memory = table(
-    ['server', 'start → first answer', 'idle RSS', `peak RSS at ${most} conns`, 'RSS after load', `RSS ${options.settle} s later`, 'log lines written'],
+    ['server', 'start → first answer', 'idle RSS', `peak RSS at ${options.burst} conns`, 'RSS after load', `RSS ${options.settle} s later`, 'log lines written'],
     servers.map((server) => [
       server.label,
       `${formatInteger(server.startToFirstAnswerMs)} ms`,
@@ -176,10 +241,15 @@ export function markdownTable (report: Report): string {
   return [
     `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}. ` +
       `Load average ${load(machine.loadAverageAtStart)} at the start, ${load(machine.loadAverageAtEnd)} at the end.`,
-    `Each run: ${options.warmup} s warm-up, then ${options.duration} s measured by autocannon in its own process. ` +
-      `Database: ${report.database}. Server logs go to a file.`,
+    `${options.rounds} rounds at ${options.connections} connections; each run ${options.warmup} s of warm-up, then ${options.duration} s measured ` +
+      `by autocannon in its own process. Database: ${report.database}. Server logs go to a file.`,
     '',
-    throughput,
+    `At ${options.connections} connections, medians over the rounds (ratios are taken within each round):`,
+    '',
+    rounds,
+    `At ${options.burst} connections, one run each:`,
+    '',
+    bursts,
     memory,
     targets
   ].join('\n')

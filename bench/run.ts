@@ -1,10 +1,9 @@
 /**
- * `npm run bench`: the built API against a raw node:http baseline (bench/baseline-server.js), in
- * the same run, on the same PostgreSQL, with the least a Fastify app under the API's rules costs
- * (bench/fastify-floor-server.js) alongside, and the same without the security headers (Fastify
- * alone). Each server runs in its own process and autocannon in another (one for the warm-up, one
- * for the measurement), so the load generator never shares an event loop with what it measures. Prints Markdown tables (docs/performance.md) and writes
- * every figure as JSON into --out.
+ * `npm run bench`: the built API against yardsticks that send the same bytes and do the same work
+ * (bench/yardstick-server.js), on the same PostgreSQL, in rounds in which the servers take turns.
+ * Each server runs in its own process and every load run in another (bench/load.js), so the load
+ * generator never shares an event loop with what it measures. Prints Markdown tables
+ * (docs/performance.md) and writes every figure as JSON into --out.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
@@ -16,14 +15,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { startThrowawayDatabase } from '../src/database/embedded.js'
-import { evaluateTargets, markdownTable, type RunResult, type ServerResult } from './report.js'
+import { API, YARDSTICK, evaluateTargets, markdownTables, median, type LoadResult, type Report, type RunResult, type ServerResult } from './report.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const usage = `Usage: npm run bench [-- options]
 
-  --duration S      seconds measured per route and connection count (default 10)
-  --warmup S        seconds of warm-up before each measurement, 0 for none (default 3)
-  --connections L   comma-separated connection counts (default 10,50,1000)
+  --rounds N        rounds at --connections, the servers taking turns; medians are reported (default 3)
+  --duration S      seconds measured per server, route and round (default 8)
+  --warmup S        seconds of warm-up before each measurement, 0 for none (default 2)
+  --connections N   connections for the rounds the targets are read from (default 50)
+  --burst N         connections for the run that checks errors and peak memory (default 1000)
   --startups N      starts per server to time start-up; the median is reported (default 5)
   --settle S        seconds to watch memory after the last load (default 10)
   --out DIR         where the JSON results go (default .artifacts/bench)
@@ -34,9 +35,11 @@ Uses DATABASE_URL when set (its schema is migrated first), otherwise a throwaway
 
 const { values: flags } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10,50,1000' },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    burst: { type: 'string', default: '1000' },
     startups: { type: 'string', default: '5' },
     settle: { type: 'string', default: '10' },
     out: { type: 'string', default: path.join(root, '.artifacts', 'bench') },
@@ -59,17 +62,21 @@ function count (name: string, value: string, min: number): number {
 }
 
 const options = {
+  rounds: count('rounds', flags.rounds, 1),
   duration: count('duration', flags.duration, 1),
   warmup: count('warmup', flags.warmup, 0),
-  connections: flags.connections.split(',').map((value) => count('connections', value.trim(), 1)),
+  connections: count('connections', flags.connections, 1),
+  burst: count('burst', flags.burst, 1),
   startups: count('startups', flags.startups, 1),
   settle: count('settle', flags.settle, 0)
 }
 // The built code finds package.json, migrations/ and vendor/ by looking upwards from where it is.
 const dist = path.resolve(flags.dist)
-const routes = ['/', '/api/health']
+const routes = ['/', '/api/health', '/api/users/me']
+const signedIn = new Set(['/api/users/me'])
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
-const maxConnections = Math.max(...options.connections)
+// Headers that differ between any two answers, or that Node's HTTP server writes itself.
+const perAnswerHeaders = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'x-request-id'])
 
 interface ServerSpec {
   name: string
@@ -127,20 +134,24 @@ async function main (): Promise<void> {
   log('migrating the database schema')
   await runToEnd(process.execPath, [path.join(dist, 'scripts', 'migrate.js')], { DATABASE_URL: databaseUrl }, serverCwd)
 
-  const apiEnv = {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    DATABASE_URL: databaseUrl,
-    SECRET_KEY: 'bench-secret-key-0123456789abcdef0123456789'
+  const secretKey = 'bench-secret-key-0123456789abcdef0123456789'
+  const apiSpec: ServerSpec = {
+    name: API,
+    label: 'API, production defaults',
+    args: await startScriptArgs(),
+    // Metrics on, as by default, on a loopback address of its own.
+    env: { NODE_ENV: 'production', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, METRICS_HOST: '127.0.0.2' }
   }
-  const apiArgs = await startScriptArgs()
+
+  // A signed-in user for GET /api/users/me, and the API's headers for the yardstick to send.
+  const preparation = await startServer(apiSpec, serverCwd, path.join(workDir, 'preparation.log'))
+  const authorization = await signIn(preparation.server.url)
+  const headers = Object.fromEntries(await Promise.all(routes.map(async (route) => [route, await staticHeaders(preparation.server.url + route, authorization)] as const)))
+  await preparation.server.stop()
+
   const specs: ServerSpec[] = [
-    { name: 'baseline', label: 'baseline (node:http + pg)', args: [path.join(root, 'bench/baseline-server.js')], env: { DATABASE_URL: databaseUrl } },
-    { name: 'fastify-alone', label: 'Fastify alone (routes only, no security headers)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl, BENCH_SECURITY_HEADERS: 'off' } },
-    { name: 'fastify-floor', label: 'Fastify floor (routes + security headers only)', args: [path.join(root, 'bench/fastify-floor-server.js')], env: { DATABASE_URL: databaseUrl, BENCH_DIST: dist } },
-    // Metrics on, as by default, each on a loopback address of its own so the two never compete for METRICS_PORT.
-    { name: 'api', label: 'API, production defaults (LOG_LEVEL=info)', args: apiArgs, env: { ...apiEnv, METRICS_HOST: '127.0.0.2' } },
-    { name: 'api-quiet', label: 'API, LOG_LEVEL=warn (no access log)', args: apiArgs, env: { ...apiEnv, METRICS_HOST: '127.0.0.3', LOG_LEVEL: 'warn' } }
+    { name: YARDSTICK, label: 'yardstick: node:http, same bytes and work', args: [path.join(root, 'bench/yardstick-server.js')], env: { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, BENCH_HEADERS: JSON.stringify(headers) } },
+    apiSpec
   ]
 
   // Start-up is timed one server at a time, so no start competes with another for the CPU, and the
@@ -166,9 +177,9 @@ async function main (): Promise<void> {
     results.set(spec.name, {
       name: spec.name,
       label: spec.label,
-      startToFirstAnswerMs: median(startMs),
+      startToFirstAnswerMs: round1(median(startMs)),
       startToFirstAnswerRunsMs: startMs.map(round1),
-      idleRssMb: median(idleRssMb),
+      idleRssMb: round1(median(idleRssMb)),
       peakRssMb: 0,
       rssAfterLoadMb: 0,
       rssSettledMb: 0,
@@ -178,53 +189,55 @@ async function main (): Promise<void> {
     })
   }
 
-  // A yardstick is only worth comparing with when it answers what the API answers.
+  // A yardstick is only worth comparing with when it sends what the API sends.
   for (const route of routes) {
-    const expected = await bodyOf(running.get('api')!.url + route)
+    const expected = await answerOf(running.get(API)!.url + route, authorization)
     for (const spec of specs) {
-      const body = await bodyOf(running.get(spec.name)!.url + route)
-      if (body !== expected) throw new Error(`${spec.name} answers GET ${route} with ${body}, the API with ${expected}`)
+      const answer = await answerOf(running.get(spec.name)!.url + route, authorization)
+      if (answer !== expected) throw new Error(`${spec.name} answers GET ${route} with\n${answer}\nthe API with\n${expected}`)
     }
   }
 
-  // Servers take turns on each route and connection count, so a disturbance of the machine
-  // lands on all of them rather than on one.
+  const measure = async (server: RunningServer, route: string, connections: number, round: number, watchPeak: boolean): Promise<RunResult> => {
+    log(`round ${round}: ${server.spec.name} GET ${route} at ${connections} connections`)
+    const auth = signedIn.has(route) ? authorization : undefined
+    const watch = watchPeak ? watchMemory(server.pid) : undefined
+    if (options.warmup > 0) await load(server.url + route, connections, options.warmup, auth)
+    const cpuBefore = await readCpuSeconds(server.pid)
+    const result = await load(server.url + route, connections, options.duration, auth)
+    const cpuSeconds = await readCpuSeconds(server.pid) - cpuBefore
+    const watched = await watch?.stop()
+    const memory = await readMemory(server.pid)
+    const summary = results.get(server.spec.name)!
+    if (watched !== undefined) {
+      summary.peakRssMb = Math.max(summary.peakRssMb, memory.hwmMb)
+      summary.sampledPeakRssMb = Math.max(summary.sampledPeakRssMb ?? 0, watched)
+    }
+    summary.rssAfterLoadMb = memory.rssMb
+    return {
+      server: server.spec.name,
+      route,
+      connections,
+      round,
+      ...result,
+      cpuMicrosPerRequest: Math.round(cpuSeconds * 1e6 / Math.max(1, result.requests + result.non2xx))
+    }
+  }
+
+  // In each round the servers take turns on each route, starting with a different server each
+  // round, so a disturbance of the machine lands on all of them rather than on one.
   const runs: RunResult[] = []
-  for (const connections of options.connections) {
+  for (let round = 1; round <= options.rounds; round++) {
     for (const route of routes) {
-      for (const spec of specs) {
-        const server = running.get(spec.name)!
-        log(`${spec.name} GET ${route} at ${connections} connections`)
-        const watch = connections === maxConnections ? watchMemory(server.pid) : undefined
-        if (options.warmup > 0) await autocannon(server.url + route, connections, options.warmup)
-        const cpuBefore = await readCpuSeconds(server.pid)
-        const result = await autocannon(server.url + route, connections, options.duration)
-        const cpuSeconds = await readCpuSeconds(server.pid) - cpuBefore
-        const watched = await watch?.stop()
-        const memory = await readMemory(server.pid)
-        const summary = results.get(spec.name)!
-        if (watched !== undefined) {
-          summary.peakRssMb = Math.max(summary.peakRssMb, memory.hwmMb)
-          summary.sampledPeakRssMb = Math.max(summary.sampledPeakRssMb ?? 0, watched)
-        }
-        summary.rssAfterLoadMb = memory.rssMb
-        runs.push({
-          server: spec.name,
-          route,
-          connections,
-          requestsPerSecond: result.requests.average,
-          requests: result.requests.total,
-          cpuMicrosPerRequest: Math.round(cpuSeconds * 1e6 / Math.max(1, result.requests.total + result.non2xx)),
-          p50Ms: result.latency.p50,
-          p99Ms: result.latency.p99,
-          maxMs: result.latency.max,
-          errors: result.errors,
-          timeouts: result.timeouts,
-          non2xx: result.non2xx,
-          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]))
-        })
+      for (let turn = 0; turn < specs.length; turn++) {
+        const spec = specs[(round - 1 + turn) % specs.length]!
+        runs.push(await measure(running.get(spec.name)!, route, options.connections, round, false))
       }
     }
+  }
+  const burst: RunResult[] = []
+  for (const route of routes) {
+    for (const spec of specs) burst.push(await measure(running.get(spec.name)!, route, options.burst, 1, true))
   }
 
   // Memory once the load has stopped, sampled every second: it should stop growing.
@@ -252,23 +265,66 @@ async function main (): Promise<void> {
     loadAverageAtEnd: os.loadavg().map(round1)
   }
   const servers = [...results.values()]
-  const targets = evaluateTargets(runs, servers, options.connections)
-  const report = {
+  const partial: Omit<Report, 'targets'> = {
     date: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
     database: external ? 'DATABASE_URL' : 'embedded PostgreSQL (throwaway)',
-    logOutput: 'each server\'s stdout and stderr go to a file in a temporary folder',
     options,
     machine,
     servers,
     runs,
-    targets
+    burst
   }
+  const report: Report = { ...partial, targets: evaluateTargets(partial) }
 
   await mkdir(flags.out, { recursive: true })
   const outFile = path.join(flags.out, `bench-${report.date.replace(/[:.]/g, '-')}.json`)
   await writeFile(outFile, JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write('\n' + markdownTable(report) + `\nJSON: ${path.relative(process.cwd(), outFile)}\n`)
+  process.stdout.write('\n' + markdownTables(report) + `\nJSON: ${path.relative(process.cwd(), outFile)}\n`)
+}
+
+/** Registers a user and signs in: the Authorization header for signed-in routes. */
+async function signIn (url: string): Promise<string> {
+  const credentials = { email: 'bench@example.com', password: 'bench-password-0123', full_name: 'Bench User' }
+  const registered = await fetch(url + '/api/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(credentials) })
+  if (registered.status !== 201) throw new Error(`registering the bench user answered ${registered.status}: ${await registered.text()}`)
+  const form = new URLSearchParams({ username: credentials.email, password: credentials.password })
+  const token = await fetch(url + '/api/auth/token', { method: 'POST', body: form })
+  if (token.status !== 200) throw new Error(`signing in answered ${token.status}: ${await token.text()}`)
+  const { access_token: accessToken } = await token.json() as { access_token: string }
+  return `Bearer ${accessToken}`
+}
+
+interface Answer { status: number, headers: Array<[string, string]>, body: string }
+
+/** One GET on a fresh connection; its headers as sent, in order, but those that differ per answer. */
+function get (url: string, authorization: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent: false, headers: { authorization } }, (response) => {
+      let body = ''
+      response.setEncoding('utf8').on('data', (chunk: string) => { body += chunk })
+      response.once('end', () => {
+        const raw = response.rawHeaders
+        const headers: Array<[string, string]> = []
+        for (let index = 0; index < raw.length; index += 2) {
+          const name = raw[index]!.toLowerCase()
+          if (!perAnswerHeaders.has(name)) headers.push([name, raw[index + 1]!])
+        }
+        resolve({ status: response.statusCode ?? 0, headers, body })
+      })
+    }).once('error', reject)
+  })
+}
+
+/** The headers every answer of a route carries alike, in the order the API sends them. */
+async function staticHeaders (url: string, authorization: string): Promise<Record<string, string>> {
+  return Object.fromEntries((await get(url, authorization)).headers)
+}
+
+/** Status, headers and body, to compare two servers' answers. */
+async function answerOf (url: string, authorization: string): Promise<string> {
+  const { status, headers, body } = await get(url, authorization)
+  return [String(status), ...headers.map(([name, value]) => `${name}: ${value}`).sort(), body].join('\n')
 }
 
 /** The API runs as `npm start` runs it: node's options and script from package.json's start script, the script from --dist. */
@@ -342,11 +398,6 @@ async function listeningPort (pid: number): Promise<number | undefined> {
   return undefined
 }
 
-async function bodyOf (url: string): Promise<string> {
-  const response = await fetch(url)
-  return await response.text()
-}
-
 /** The status of one GET on a fresh connection, or 0 when nothing answers yet. */
 function statusOf (url: string): Promise<number> {
   return new Promise((resolve) => {
@@ -357,20 +408,11 @@ function statusOf (url: string): Promise<number> {
   })
 }
 
-interface AutocannonResult {
-  requests: { average: number, total: number }
-  latency: { p50: number, p99: number, max: number }
-  errors: number
-  timeouts: number
-  non2xx: number
-  statusCodeStats: Record<string, { count: number }>
-}
-
-/** One autocannon process, in its own process as the servers are in theirs. */
-async function autocannon (url: string, connections: number, seconds: number): Promise<AutocannonResult> {
-  const bin = fileURLToPath(import.meta.resolve('autocannon/autocannon.js'))
-  const output = await runToEnd(process.execPath, [bin, '--json', '-c', String(connections), '-d', String(seconds), url])
-  return JSON.parse(output) as AutocannonResult
+/** One load run (bench/load.js) in a process of its own, as the servers are in theirs. */
+async function load (url: string, connections: number, seconds: number, authorization?: string): Promise<LoadResult> {
+  const args = [path.join(root, 'bench', 'load.js'), url, String(connections), String(seconds)]
+  if (authorization !== undefined) args.push(authorization)
+  return JSON.parse(await runToEnd(process.execPath, args)) as LoadResult
 }
 
 /** Runs a command to completion and returns its stdout; a non-zero exit throws with its stderr. */
@@ -429,12 +471,6 @@ async function countLogLines (logPath: string): Promise<{ logLines: number, logB
 async function cpuModel (): Promise<string> {
   const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '')
   return /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown'
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return round1(sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2)
 }
 
 function round1 (value: number): number {
