@@ -1,28 +1,29 @@
 import fp from 'fastify-plugin'
-import { apiPolicy, helmetHeaders, helmetOptions, type Directives } from '../../src/http/security-headers.js'
+import { apiHeaders, helmetHeaders, helmetOptions, type Directives } from '../../src/http/security-headers.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** A page's own Content-Security-Policy directives, in place of the API's. */
+    /** Marks a route as a page: helmet's full set of headers, with these Content-Security-Policy directives. */
     contentSecurityPolicy?: Directives
-    /** Set by this plugin: the route's precomputed security headers. */
-    securityHeaders?: Record<string, string>
   }
 }
 
-/** helmet's security headers on every response, 404s and errors included. */
+/** Security headers on every response, 404s and errors included; pages get helmet's full set with their own policy. */
 export default fp(async function securityHeaders (fastify) {
-  const apiHeaders = helmetHeaders(helmetOptions(apiPolicy))
-
-  fastify.addHook('onRoute', (route) => {
-    const directives = route.config?.contentSecurityPolicy
-    if (directives !== undefined) {
-      route.config = { ...route.config, securityHeaders: helmetHeaders(helmetOptions(directives)) }
+  const jsonHeaders = apiHeaders()
+  const pageHeaders = new WeakMap<Directives, Record<string, string>>()
+  const headersOf = (directives: Directives) => {
+    let headers = pageHeaders.get(directives)
+    if (headers === undefined) {
+      headers = helmetHeaders(helmetOptions(directives))
+      pageHeaders.set(directives, headers)
     }
-  })
+    return headers
+  }
 
   fastify.addHook('onRequest', function setSecurityHeaders (request, reply, done) {
-    reply.headers(request.routeOptions.config.securityHeaders ?? apiHeaders)
+    const directives = request.routeOptions.config.contentSecurityPolicy
+    reply.headers(directives === undefined ? jsonHeaders : headersOf(directives))
     done()
   })
 }, { name: 'security-headers' })

@@ -42,11 +42,16 @@ export default fp(async function docs (fastify) {
     }
   })
 
-  await fastify.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: swaggerUiPolicy,
-    baseDir: swaggerUiAssets,
-    logo: { type: 'image/svg+xml', content: await readFile(path.join(swaggerUiAssets, 'logo.svg')) }
+  const logo = await readFile(path.join(swaggerUiAssets, 'logo.svg'))
+  await fastify.register(async function swaggerUiPages (pages) {
+    // Swagger UI's routes are pages, with helmet's full set of headers (plugins/app/security-headers).
+    pages.addHook('onRoute', (route) => { route.config = { ...route.config, contentSecurityPolicy: swaggerUiPolicy } })
+    await pages.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: swaggerUiPolicy,
+      baseDir: swaggerUiAssets,
+      logo: { type: 'image/svg+xml', content: logo }
+    })
   })
 
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
