@@ -36,9 +36,10 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     reply.code(503).type(HEALTH_MEDIA_TYPE).header('retry-after', RETRY_AFTER_SECONDS).send(SHUTTING_DOWN_REPORT)
   }
 
+  // Monitors and load balancers ask every few seconds: only failed probes get an access line.
   fastify.get('/health', {
     // Always 200 whatever the database says: busy is not down.
-    config: { pressureHandler: () => undefined },
+    config: { pressureHandler: () => undefined, accessLog: 'failures' },
     schema: {
       operationId: 'getHealth',
       tags: ['Health'],
@@ -53,7 +54,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/health/live', {
-    config: { pressureHandler: () => undefined },
+    config: { pressureHandler: () => undefined, accessLog: 'failures' },
     preHandler: refuseWhileShuttingDown,
     schema: {
       operationId: 'getLiveness',
@@ -73,6 +74,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/health/ready', {
+    config: { accessLog: 'failures' },
     preHandler: refuseWhileShuttingDown,
     schema: {
       operationId: 'getReadiness',

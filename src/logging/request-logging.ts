@@ -3,6 +3,13 @@ import pino, { type Bindings, type ChildLoggerOptions } from 'pino'
 
 type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'failures': the route's answers below 400 write no access line (health probes, asked every few seconds). */
+    accessLog?: 'failures'
+  }
+}
+
 /**
  * A request's logger that becomes a pino child, carrying the request id, only when it is first
  * used. Fastify makes one per request, and pino runs a child's bindings through the redaction
@@ -67,6 +74,7 @@ export class AccessLogController extends LogController {
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
+    if (!error && reply.statusCode < 400 && request.routeOptions.config.accessLog === 'failures') return
     // The access line follows the level of the request's logger ('silent' has no value: never).
     const line = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime }
     if (error) {

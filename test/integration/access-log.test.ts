@@ -59,3 +59,14 @@ t.test("a request's own log lines carry its id, keep the redaction and follow th
   t.match(line('quiet warn line'), { level: 40, requestId: 'own-lines-2' })
   t.notMatch(logs.text(), /not-for-the-log/)
 })
+
+t.test('health probes write an access line only when they fail', async (t) => {
+  const logs = captureLogs()
+  const app = await buildApp(t, testEnv(database), { logs })
+  for (const url of ['/api/health', '/api/health/live', '/api/health/ready']) t.equal((await app.inject({ url })).statusCode, 200, url)
+  t.same(logs.lines.filter((line) => line.msg === 'request completed'), [], 'no line for a passing probe')
+
+  app.shutdown.begin()
+  t.equal((await app.inject({ url: '/api/health/ready' })).statusCode, 503)
+  t.match(logs.lines.filter((line) => line.msg === 'request completed'), [{ url: '/api/health/ready', statusCode: 503 }], 'one line for the failed one')
+})
