@@ -22,14 +22,6 @@ const healthJson = <T>(schema: T, description: string) => ({ description, conten
 const unavailable = <T>(schema: T, description: string) => ({ ...healthJson(schema, description), headers: retryAfterHeader })
 
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
-  // Probes must see the state of this instant, never a cached answer. onSend, so it also covers
-  // answers ended before the handler (load shedding's 503). A callback hook: an async one costs a
-  // promise on every probe.
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('cache-control', 'no-store')
-    done(null, payload)
-  })
-
   // Once shutdown has begun, both probes send traffic elsewhere. A callback hook, like the one above.
   const refuseWhileShuttingDown: preHandlerHookHandler = (_request, reply, done) => {
     if (!fastify.shutdown.begun) return done()
