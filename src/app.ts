@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino'
 import { serverOptions } from './http/server-options.js'
 import type { TrustProxy } from './http/trust-proxy.js'
 import { loggerOptions } from './logging/logger.js'
+import { activeTracing } from './tracing/tracing.js'
 
 export interface AppOptions {
   /** Variables to read instead of process.env (`.env` included): tests and scripts pass their own. */
@@ -37,11 +38,15 @@ export interface ServerOptions {
 
 /** A Fastify server with the app's server options and logger, and nothing registered yet. */
 export function createServer ({ logStream, logLevel, trustProxy = false, overrides }: ServerOptions = {}): FastifyInstance {
+  // While tracing, every line (child loggers' too) carries the active span's trace_id and span_id.
+  const tracing = activeTracing()
   return Fastify({
     ...serverOptions,
     ...overrides,
     trustProxy,
-    logger: logStream === undefined ? false : { ...loggerOptions, ...(logLevel === undefined ? {} : { level: logLevel }), stream: logStream }
+    logger: logStream === undefined
+      ? false
+      : { ...loggerOptions, ...(logLevel === undefined ? {} : { level: logLevel }), ...(tracing === undefined ? {} : { mixin: tracing.logFields }), stream: logStream }
   })
 }
 

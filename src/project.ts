@@ -15,5 +15,10 @@ function findProjectRoot (from: string): string {
 
 export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)))
 
+const packageJson: { name: string, version: string } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8'))
+
 /** package.json is the one source of the version the API reports. */
-export const packageVersion: string = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version
+export const packageVersion = packageJson.version
+
+/** The app's name where a name is wanted rather than a title (the service name of its traces). */
+export const packageName = packageJson.name
