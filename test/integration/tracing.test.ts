@@ -73,10 +73,11 @@ t.test('the built server continues an incoming trace: a server span with its rou
     headers: { traceparent: `00-${traceId}-${parentSpanId}-01`, authorization: `Bearer ${tokens.access_token}`, cookie: `session=${cookieSecret}` }
   })
   t.equal(me.status, 200)
+  t.equal((await fetch(`${base}/no/such/page?api_key=${querySecret}`)).status, 404)
 
   const lookup = (span: ReceivedSpan) => span.kind === CLIENT && span.traceId === traceId && /FROM users WHERE id = \$1/.test(String(span.attributes['db.query.text']))
   await receiver.waitFor((spans) => serverSpan(spans, 'GET /api/users/me', traceId) !== undefined && spans.some(lookup) &&
-    serverSpan(spans, 'POST /api/auth/register') !== undefined && serverSpan(spans, 'POST /api/auth/token') !== undefined)
+    serverSpan(spans, 'POST /api/auth/register') !== undefined && serverSpan(spans, 'POST /api/auth/token') !== undefined && serverSpan(spans, 'GET') !== undefined)
   const request = serverSpan(receiver.spans, 'GET /api/users/me', traceId) as ReceivedSpan
   t.equal(request.parentSpanId, parentSpanId, 'a child of the caller\'s span')
   t.match(request.attributes, { 'http.route': '/api/users/me', 'http.request.method': 'GET', 'http.response.status_code': 200, 'url.path': '/api/users/me' })
@@ -85,6 +86,9 @@ t.test('the built server continues an incoming trace: a server span with its rou
   t.ok(isDescendant(statement, request, receiver.spans), 'the SQL span belongs to the request')
   t.match(statement.attributes, { 'db.system.name': 'postgresql' })
   t.notOk(JSON.stringify(statement).includes(userId), 'the statement\'s parameters are not recorded')
+
+  t.match(serverSpan(receiver.spans, 'GET')?.attributes, { 'url.path': '/no/such/page', 'http.response.status_code': 404 }, 'a URL no route matches: the method alone names the span')
+  t.notOk(serverSpan(receiver.spans, 'GET')?.attributes['http.route'])
 
   const insert = receiver.spans.find((span) => span.kind === CLIENT && /^INSERT INTO users/.test(String(span.attributes['db.query.text'])))
   t.ok(insert, 'the registration\'s INSERT is traced')
