@@ -1,4 +1,4 @@
-import { FastifyOtelInstrumentation } from '@fastify/otel'
+import { FastifyOtelInstrumentation, type FastifyOtelLifecycleHookInfo } from '@fastify/otel'
 import { context, trace, type Span } from '@opentelemetry/api'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { registerInstrumentations } from '@opentelemetry/instrumentation'
@@ -15,6 +15,16 @@ function nameRequestSpan (span: Span, request: FastifyRequest): void {
   span.updateName(route === undefined ? request.method : `${request.method} ${route}`)
   // A query string may carry anything a client put there.
   span.setAttribute('url.path', request.url.split('?', 1)[0])
+}
+
+/**
+ * @fastify/otel names a handler's span after the chain of plugins its route sits in, dozens of names
+ * long: `handler /api/users/me` says the same.
+ */
+function nameHandlerSpan (span: Span, { hookName, request }: FastifyOtelLifecycleHookInfo): void {
+  const name = request.routeOptions.url === undefined ? hookName : `${hookName} ${request.routeOptions.url}`
+  span.updateName(name)
+  span.setAttribute('hook.name', name)
 }
 
 /**
@@ -41,7 +51,12 @@ export function startSdk (endpoint: URL): Tracing {
       // Registered on every Fastify instance as it is created, before any other plugin or hook, so
       // every hook and route runs inside the request's span. Hook spans are left out: a request
       // passes a dozen hooks, and the request, handler and SQL spans show where its time goes.
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false, requestHook: nameRequestSpan })
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        instrumentHooks: false,
+        requestHook: nameRequestSpan,
+        lifecycleHook: nameHandlerSpan
+      })
     ]
   })
 

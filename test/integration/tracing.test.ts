@@ -76,12 +76,14 @@ t.test('the built server continues an incoming trace: a server span with its rou
   t.equal((await fetch(`${base}/no/such/page?api_key=${querySecret}`)).status, 404)
 
   const lookup = (span: ReceivedSpan) => span.kind === CLIENT && span.traceId === traceId && /FROM users WHERE id = \$1/.test(String(span.attributes['db.query.text']))
-  await receiver.waitFor((spans) => serverSpan(spans, 'GET /api/users/me', traceId) !== undefined && spans.some(lookup) &&
+  const handler = (span: ReceivedSpan) => span.traceId === traceId && span.name === 'handler /api/users/me'
+  await receiver.waitFor((spans) => serverSpan(spans, 'GET /api/users/me', traceId) !== undefined && spans.some(lookup) && spans.some(handler) &&
     serverSpan(spans, 'POST /api/auth/register') !== undefined && serverSpan(spans, 'POST /api/auth/token') !== undefined && serverSpan(spans, 'GET') !== undefined)
   const request = serverSpan(receiver.spans, 'GET /api/users/me', traceId) as ReceivedSpan
   t.equal(request.parentSpanId, parentSpanId, 'a child of the caller\'s span')
   t.match(request.attributes, { 'http.route': '/api/users/me', 'http.request.method': 'GET', 'http.response.status_code': 200, 'url.path': '/api/users/me' })
   t.match(request.resource, { 'service.name': 'spinta-backend' }, 'the service is named after the app')
+  t.equal(receiver.spans.find(handler)?.parentSpanId, request.spanId, 'the handler\'s span, named after its route')
   const statement = receiver.spans.find(lookup) as ReceivedSpan
   t.ok(isDescendant(statement, request, receiver.spans), 'the SQL span belongs to the request')
   t.match(statement.attributes, { 'db.system.name': 'postgresql' })
