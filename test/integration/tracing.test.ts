@@ -74,11 +74,17 @@ t.test('the built server continues an incoming trace: a server span with its rou
   })
   t.equal(me.status, 200)
   t.equal((await fetch(`${base}/no/such/page?api_key=${querySecret}`)).status, 404)
+  // Refused bodies: the errors recorded on their spans must not quote what was sent.
+  const malformed = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"email":"x@example.com","password":${account.password}}` })
+  t.equal(malformed.status, 400)
+  const invalid = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ username: account.email, password: account.password, grant_type: account.password }) })
+  t.equal(invalid.status, 400)
 
   const lookup = (span: ReceivedSpan) => span.kind === CLIENT && span.traceId === traceId && /FROM users WHERE id = \$1/.test(String(span.attributes['db.query.text']))
   const handler = (span: ReceivedSpan) => span.traceId === traceId && span.name === 'handler /api/users/me'
   await receiver.waitFor((spans) => serverSpan(spans, 'GET /api/users/me', traceId) !== undefined && spans.some(lookup) && spans.some(handler) &&
-    serverSpan(spans, 'POST /api/auth/register') !== undefined && serverSpan(spans, 'POST /api/auth/token') !== undefined && serverSpan(spans, 'GET') !== undefined)
+    serverSpan(spans, 'GET') !== undefined &&
+    spans.filter((span) => span.kind === SERVER && /^POST \/api\/auth\/(register|token)$/.test(span.name)).length === 4)
   const request = serverSpan(receiver.spans, 'GET /api/users/me', traceId) as ReceivedSpan
   t.equal(request.parentSpanId, parentSpanId, 'a child of the caller\'s span')
   t.match(request.attributes, { 'http.route': '/api/users/me', 'http.request.method': 'GET', 'http.response.status_code': 200, 'url.path': '/api/users/me' })
