@@ -163,7 +163,7 @@ t.test('without an endpoint, or with OTEL_SDK_DISABLED=true, the SDK is never lo
   for (const env of [{}, { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }]) {
     const server = await spawnServer(t, { ...serverEnv, ...env }, built)
     const base = await server.listening
-    t.equal((await fetch(`${base}/api/health`)).status, 200)
+    t.equal((await fetch(`${base}/`)).status, 200)
     const accessLine = await logLine(server, (line) => line.msg === 'request completed')
     t.notOk('trace_id' in accessLine, 'no trace ids in the log')
     server.child.kill('SIGTERM')
