@@ -76,14 +76,9 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
   let recheck: NodeJS.Timeout | undefined
   let closed = false
   // Rejected, and replaced, each time the database is found unreachable: the waiting requests' signal.
-  let outage = newOutageSignal()
-
-  function newOutageSignal () {
-    let fail: (error: Error) => void = () => {}
-    const promise = new Promise<never>((_resolve, reject) => { fail = reject })
-    promise.catch(() => {})
-    return { promise, fail }
-  }
+  // How to end each guarded piece of work still waiting. Not a race against one shared outage
+  // promise: each race would leave a reaction on it, holding that work's result, until an outage.
+  const waiting = new Set<(error: Error) => void>()
 
   async function ask (): Promise<boolean> {
     const client = new pg.Client({ ...pool.options, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs })
@@ -112,9 +107,9 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
     } else if (!reachable && available) {
       available = false
       log.warn('the database is unreachable: requests that need it get 503 until it answers again')
-      const ended = outage
-      outage = newOutageSignal()
-      ended.fail(new DatabaseUnavailableError(UNREACHABLE, retryAfterSeconds))
+      const error = new DatabaseUnavailableError(UNREACHABLE, retryAfterSeconds)
+      for (const fail of waiting) fail(error)
+      waiting.clear()
       if (!closed) recheck = setInterval(() => { check().catch(() => {}) }, recheckEveryMs).unref()
     }
   }
@@ -137,7 +132,10 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
     // query looks like: a check tells them apart.
     const suspect = setInterval(() => { check().catch(() => {}) }, suspectAfterMs)
     try {
-      return await Promise.race([work(), outage.promise])
+      return await new Promise<T>((resolve, reject) => {
+        waiting.add(reject)
+        work().then(resolve, reject).finally(() => waiting.delete(reject))
+      })
     } catch (error) {
       if (error instanceof DatabaseUnavailableError || !isConnectionFailure(error)) throw error
       // Also the pool's own timeout: either no connection could be made, or every one was busy.
