@@ -149,9 +149,13 @@ async function main (): Promise<void> {
   const headers = Object.fromEntries(await Promise.all(routes.map(async (route) => [route, await staticHeaders(preparation.server.url + route, authorization)] as const)))
   await preparation.server.stop()
 
+  const collector = await startSpanSink()
+  cleanups.push(() => collector.close())
   const specs: ServerSpec[] = [
     { name: YARDSTICK, label: 'yardstick: node:http, same bytes and work', args: [path.join(root, 'bench/yardstick-server.js')], env: { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, BENCH_HEADERS: JSON.stringify(headers) } },
-    apiSpec
+    apiSpec,
+    // What tracing costs: every span exported, at the SDK's default batching.
+    { name: 'api-traced', label: 'API, tracing on (OTLP/HTTP)', args: apiSpec.args, env: { ...apiSpec.env, METRICS_HOST: '127.0.0.3', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } }
   ]
 
   // Start-up is timed one server at a time, so no start competes with another for the CPU, and the
@@ -255,6 +259,7 @@ async function main (): Promise<void> {
     Object.assign(results.get(spec.name)!, lines)
   }
 
+  log(`the span sink received ${collector.exports()} exports from the traced API`)
   const machine = {
     cpus: os.availableParallelism(),
     cpuModel: await cpuModel(),
@@ -281,6 +286,24 @@ async function main (): Promise<void> {
   const outFile = path.join(flags.out, `bench-${report.date.replace(/[:.]/g, '-')}.json`)
   await writeFile(outFile, JSON.stringify(report, null, 2) + '\n')
   process.stdout.write('\n' + markdownTables(report) + `\nJSON: ${path.relative(process.cwd(), outFile)}\n`)
+}
+
+/** An OTLP/HTTP endpoint that takes every export and keeps nothing but their count. */
+async function startSpanSink (): Promise<{ url: string, exports: () => number, close: () => Promise<void> }> {
+  let exports = 0
+  const server = http.createServer((request, response) => {
+    request.resume().once('end', () => {
+      exports++
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    exports: () => exports,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) })
+  }
 }
 
 /** Registers a user and signs in: the Authorization header for signed-in routes. */

@@ -42,9 +42,9 @@ t.test('npm run bench builds, measures every route on every server, prints the t
   const [file] = (await readdir(out)).filter((name) => name.endsWith('.json'))
   t.ok(file, 'a JSON file in --out')
   const report = JSON.parse(await readFile(path.join(out, file ?? ''), 'utf8')) as Report
-  t.same(report.servers.map((server) => server.name), ['yardstick', 'api'])
-  t.equal(report.runs.length, 6, 'three routes on two servers, one round')
-  t.equal(report.burst.length, 6, 'and once more with more connections')
+  t.same(report.servers.map((server) => server.name), ['yardstick', 'api', 'api-traced'])
+  t.equal(report.runs.length, 9, 'three routes on three servers, one round')
+  t.equal(report.burst.length, 9, 'and once more with more connections')
   for (const run of [...report.runs, ...report.burst]) {
     t.ok(run.requests > 0, `${run.server} answered GET ${run.route}`)
     t.equal(run.errors + run.non2xx, 0, `${run.server} GET ${run.route} without errors`)
