@@ -6,8 +6,8 @@ import { parseAllDocuments } from 'yaml'
 import { configSchema } from '../../src/config/schema.js'
 import { deployDir, findTool, renderNginxConfig, run, systemdEnvironment, testNginxConfig } from '../deploy-tools.js'
 
-/** Variables read outside the config schema (see the README's Configuration). */
-const readOutsideSchema = ['LOG_LEVEL', 'TRUST_PROXY', 'NODE_OPTIONS']
+/** Variables read outside the config schema (see the README's Configuration), the tracing switches among them. */
+const readOutsideSchema = ['LOG_LEVEL', 'TRUST_PROXY', 'NODE_OPTIONS', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SDK_DISABLED']
 const appVariables = new Set([...Object.keys(configSchema.properties), ...readOutsideSchema])
 /** Names in deploy/ that look like variables and are something else. */
 const notVariables = new Set(['METH_GET'])
