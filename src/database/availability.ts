@@ -132,9 +132,10 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
     // query looks like: a check tells them apart.
     const suspect = setInterval(() => { check().catch(() => {}) }, suspectAfterMs)
     try {
+      const done = work()
       return await new Promise<T>((resolve, reject) => {
         waiting.add(reject)
-        work().then(resolve, reject).finally(() => waiting.delete(reject))
+        done.then(resolve, reject).finally(() => waiting.delete(reject))
       })
     } catch (error) {
       if (error instanceof DatabaseUnavailableError || !isConnectionFailure(error)) throw error
