@@ -75,10 +75,13 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
   let inFlight: Promise<boolean> | undefined
   let recheck: NodeJS.Timeout | undefined
   let closed = false
-  // Rejected, and replaced, each time the database is found unreachable: the waiting requests' signal.
-  // How to end each guarded piece of work still waiting. Not a race against one shared outage
-  // promise: each race would leave a reaction on it, holding that work's result, until an outage.
-  const waiting = new Set<(error: Error) => void>()
+  // Guarded work still waiting: how to end each, and when it began, oldest first (a Map keeps
+  // insertion order). Not a race against one shared outage promise: each race would leave a
+  // reaction on it, holding that work's result, until an outage.
+  const waiting = new Map<(error: Error) => void, number>()
+  // One timer watches the oldest waiting work, rather than one per query.
+  let watchdog: NodeJS.Timeout | undefined
+  let lastSuspectedAt = -Infinity
 
   async function ask (): Promise<boolean> {
     const client = new pg.Client({ ...pool.options, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs })
@@ -108,7 +111,7 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
       available = false
       log.warn('the database is unreachable: requests that need it get 503 until it answers again')
       const error = new DatabaseUnavailableError(UNREACHABLE, retryAfterSeconds)
-      for (const fail of waiting) fail(error)
+      for (const fail of waiting.keys()) fail(error)
       waiting.clear()
       if (!closed) recheck = setInterval(() => { check().catch(() => {}) }, recheckEveryMs).unref()
     }
@@ -126,24 +129,44 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
     return inFlight
   }
 
+  /**
+   * Work still waiting after `suspectAfterMs` is what an unreachable database looks like, and what
+   * a slow query looks like: a check tells them apart, repeated every `suspectAfterMs` while it waits.
+   */
+  function watchOldest (): void {
+    if (watchdog !== undefined) return
+    const oldest = waiting.values().next().value
+    if (oldest === undefined) return
+    const due = Math.max(oldest, lastSuspectedAt) + suspectAfterMs
+    watchdog = setTimeout(() => {
+      watchdog = undefined
+      const now = performance.now()
+      const first = waiting.values().next().value
+      if (first !== undefined && now - first >= suspectAfterMs) {
+        lastSuspectedAt = now
+        check().catch(() => {})
+      }
+      watchOldest()
+    }, Math.max(0, due - performance.now())).unref()
+  }
+
   async function guard<T> (work: () => Promise<T>): Promise<T> {
     if (!available) throw new DatabaseUnavailableError(UNREACHABLE, retryAfterSeconds)
-    // Work still waiting after a while is what an unreachable database looks like, and what a slow
-    // query looks like: a check tells them apart.
-    const suspect = setInterval(() => { check().catch(() => {}) }, suspectAfterMs)
     try {
       const done = work()
       return await new Promise<T>((resolve, reject) => {
-        waiting.add(reject)
-        done.then(resolve, reject).finally(() => waiting.delete(reject))
+        waiting.set(reject, performance.now())
+        watchOldest()
+        done.then(
+          (value) => { waiting.delete(reject); resolve(value) },
+          (error: unknown) => { waiting.delete(reject); reject(error) }
+        )
       })
     } catch (error) {
       if (error instanceof DatabaseUnavailableError || !isConnectionFailure(error)) throw error
       // Also the pool's own timeout: either no connection could be made, or every one was busy.
       const reachable = await check()
       throw new DatabaseUnavailableError(reachable ? POOL_BUSY : UNREACHABLE, retryAfterSeconds)
-    } finally {
-      clearInterval(suspect)
     }
   }
 
@@ -155,6 +178,8 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
     close () {
       closed = true
       clearInterval(recheck)
+      clearTimeout(watchdog)
+      watchdog = undefined
     }
   }
 }
