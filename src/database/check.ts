@@ -13,15 +13,16 @@ export interface DatabaseCheck {
 
 /**
  * `SELECT 1` on a pooled connection, answered within `timeoutMs` whatever the database does.
- * Concurrent callers share the one query in flight, so a storm of probes costs the pool at most
- * one connection; once that query settles its result is never reused.
+ * Concurrent callers share the one query in flight and its answer, so a storm of probes costs
+ * the pool at most one connection and each caller almost nothing. A query still pending at its
+ * deadline is answered as a failure, and so is every caller that joins it after that, at once:
+ * the database has already failed to answer in time. Once the query settles its result is
+ * never reused. `onAnswer` sees each query's answer once.
  */
 export function databaseCheck (pool: Pool, timeoutMs: number, log: FastifyBaseLogger, onAnswer: (check: DatabaseCheck) => void = () => {}): () => Promise<DatabaseCheck> {
   let inFlight: Promise<DatabaseCheck> | undefined
 
-  async function probe (): Promise<DatabaseCheck> {
-    const time = new Date().toISOString()
-    const started = performance.now()
+  async function probe (started: number, time: string): Promise<DatabaseCheck> {
     try {
       // pg reads a per-query query_timeout; @types/pg does not declare it.
       await pool.query({ text: 'SELECT 1', query_timeout: timeoutMs } as QueryConfig)
@@ -34,23 +35,24 @@ export function databaseCheck (pool: Pool, timeoutMs: number, log: FastifyBaseLo
   }
 
   return function checkDatabase () {
-    const startedAt = Date.now()
+    if (inFlight !== undefined) return inFlight
     const started = performance.now()
-    inFlight ??= probe().finally(() => { inFlight = undefined })
+    const time = new Date().toISOString()
+    const query = probe(started, time)
     let timer: NodeJS.Timeout | undefined
-    // The answer given up on is made when the deadline passes: it reports the time waited.
     const deadline = new Promise<DatabaseCheck>((resolve) => {
-      timer = setTimeout(() => resolve({
-        ok: false,
-        responseTimeMs: elapsedSince(started),
-        time: new Date(startedAt).toISOString(),
-        failure: `no answer within ${timeoutMs} ms`
-      }), timeoutMs)
+      timer = setTimeout(() => resolve({ ok: false, responseTimeMs: elapsedSince(started), time, failure: `no answer within ${timeoutMs} ms` }), timeoutMs)
     })
-    return Promise.race([inFlight, deadline]).then((check) => {
+    const answer = Promise.race([query, deadline]).then((check) => {
       onAnswer(check)
       return check
-    }).finally(() => clearTimeout(timer))
+    })
+    inFlight = answer
+    query.finally(() => {
+      clearTimeout(timer)
+      if (inFlight === answer) inFlight = undefined
+    })
+    return answer
   }
 }
 
