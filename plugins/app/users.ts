@@ -9,5 +9,5 @@ declare module 'fastify' {
 
 /** The user accounts, once the schema they live in is up to date. */
 export default fp(async function users (fastify) {
-  fastify.decorate('users', userStore(fastify.databaseAvailability.query))
-}, { name: 'users', dependencies: ['database', 'database-availability', 'migrations'] })
+  fastify.decorate('users', userStore(fastify.databaseAvailability.query, { preparedStatements: fastify.config.DATABASE_PREPARED_STATEMENTS }))
+}, { name: 'users', dependencies: ['config', 'database', 'database-availability', 'migrations'] })

@@ -39,8 +39,14 @@ const hashOptions = { memoryCost: 19_456, timeCost: 2, parallelism: 1 }
  */
 export const unknownUserHash = '$argon2id$v=19$m=19456,t=2,p=1$QsC5XzxiGXWJLtZzldYlUA$aSHSsF1xVNBRHACjNzdN2J5SjOEbUs252Bb8pch1sLE'
 
+export interface UserStoreOptions {
+  /** Whether the lookup every signed-in request runs is a named, prepared statement. */
+  preparedStatements: boolean
+}
+
 /** Users in PostgreSQL; passwords are hashed on libuv's thread pool rather than the event loop. */
-export function userStore (query: Query): UserStore {
+export function userStore (query: Query, { preparedStatements }: UserStoreOptions): UserStore {
+  const versionedByIdStatement = preparedStatements ? 'users.find-versioned-by-id' : undefined
   // Loaded with the first password, not at start-up: the native library costs memory and start-up
   // time from the moment it loads.
   let argon2: Promise<typeof import('@node-rs/argon2')> | undefined
@@ -77,7 +83,7 @@ export function userStore (query: Query): UserStore {
     },
 
     async findVersionedById (id) {
-      const { rows } = await query<User & { token_version: number }>(`SELECT ${columns}, token_version FROM users WHERE id = $1`, [id])
+      const { rows } = await query<User & { token_version: number }>(`SELECT ${columns}, token_version FROM users WHERE id = $1`, [id], versionedByIdStatement)
       if (rows[0] === undefined) return null
       const { token_version: tokenVersion, ...user } = rows[0]
       return { user, tokenVersion }

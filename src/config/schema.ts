@@ -105,6 +105,7 @@ export const configSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: 'largest number of pooled connections per instance' }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1, description: 'longest wait for a new connection or a free pool slot; past it the request gets 503' }),
   DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ default: 30000, minimum: 1 }),
+  DATABASE_PREPARED_STATEMENTS: Type.Unsafe<boolean>({ envFlag: true, default: true, description: 'prepare the statement every signed-in request runs once per connection; false behind a transaction-mode pooler that does not carry prepared statements' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'how long in-flight work may take once the listener closes, after SHUTDOWN_DELAY_MS' }),
   SHUTDOWN_DELAY_MS: Type.Integer({ default: 0, minimum: 0, description: 'readiness fails this long before the listener closes' }),
   LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: '0 turns the check off' }),

@@ -32,8 +32,11 @@ export function isConnectionFailure (error: unknown): boolean {
   return /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(message)
 }
 
-/** Runs one statement with its parameters. */
-export type Query = <Row extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<Row>>
+/**
+ * Runs one statement with its parameters. A named one is prepared once per connection, then only
+ * executed: PostgreSQL parses and plans it once rather than for every request.
+ */
+export type Query = <Row extends QueryResultRow>(text: string, values: unknown[], name?: string) => Promise<QueryResult<Row>>
 
 export interface DatabaseAvailabilityOptions {
   pool: Pool
@@ -173,7 +176,7 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
   return {
     get available () { return available },
     guard,
-    query: (text, values) => guard(() => pool.query(text, values)),
+    query: (text, values, name) => guard(() => name === undefined ? pool.query(text, values) : pool.query({ name, text, values })),
     check,
     close () {
       closed = true

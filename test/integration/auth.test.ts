@@ -375,6 +375,20 @@ t.test('a deactivated account can neither sign in nor use a token it already has
   t.equal(current.json().detail, 'This account is deactivated')
 })
 
+t.test('the lookup of a signed-in request is prepared once per connection, unless DATABASE_PREPARED_STATEMENTS is false', async (t) => {
+  for (const prepared of [true, false]) {
+    // One pooled connection: the session the lookups ran in is the one asked.
+    const app = await buildApp(t, env({ DATABASE_POOL_MAX: '1', DATABASE_PREPARED_STATEMENTS: String(prepared) }))
+    const account = newAccount()
+    await register(app, account)
+    const token = (await requestToken(app, account.email, account.password)).json().access_token
+    for (let request = 0; request < 3; request++) t.equal((await me(app, `Bearer ${token}`)).json().email, account.email)
+    const { rows } = await app.pg.query<{ name: string }>('SELECT name FROM pg_prepared_statements')
+    t.same(rows.map(({ name }) => name), prepared ? ['users.find-versioned-by-id'] : [], `DATABASE_PREPARED_STATEMENTS=${prepared}`)
+    await app.close()
+  }
+})
+
 t.test('tokens follow ALGORITHM and ACCESS_TOKEN_EXPIRE_MINUTES', async (t) => {
   const app = await buildApp(t, env({ ALGORITHM: 'HS384', ACCESS_TOKEN_EXPIRE_MINUTES: '5' }))
   const account = newAccount()

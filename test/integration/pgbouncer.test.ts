@@ -17,7 +17,8 @@ import { projectRoot } from '../../src/project.js'
 const database = await startTestDatabase(t)
 const pooler = await startPgBouncer(t, database.url, { poolSize: 1 })
 const poolerUrl = pooler.url(database.url)
-const production = { NODE_ENV: 'production', LOGIN_ATTEMPTS_PER_MINUTE: '5' }
+// PgBouncer 1.18 cannot carry named prepared statements from one server connection to another.
+const production = { NODE_ENV: 'production', LOGIN_ATTEMPTS_PER_MINUTE: '5', DATABASE_PREPARED_STATEMENTS: 'false' }
 
 async function pooledClient (t: { teardown: (fn: () => unknown) => void }, url = poolerUrl): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url })
