@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { apiHeaders, helmetHeaders, helmetOptions, type Directives } from '../../src/http/security-headers.js'
+import { API_HEADERS, pageHeaders, type Directives } from '../../src/http/security-headers.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -8,22 +8,24 @@ declare module 'fastify' {
   }
 }
 
-/** Security headers on every response, 404s and errors included; pages get helmet's full set with their own policy. */
+/**
+ * Security headers on every response; pages get helmet's full set with their own policy. Errors,
+ * whatever stage they happen at, are problem details, which carry the API's set (sendProblem).
+ */
 export default fp(async function securityHeaders (fastify) {
-  const jsonHeaders = apiHeaders()
-  const pageHeaders = new WeakMap<Directives, Record<string, string>>()
+  const headersByPolicy = new WeakMap<Directives, Record<string, string>>()
   const headersOf = (directives: Directives) => {
-    let headers = pageHeaders.get(directives)
+    let headers = headersByPolicy.get(directives)
     if (headers === undefined) {
-      headers = helmetHeaders(helmetOptions(directives))
-      pageHeaders.set(directives, headers)
+      headers = pageHeaders(directives)
+      headersByPolicy.set(directives, headers)
     }
     return headers
   }
 
   fastify.addHook('onRequest', function setSecurityHeaders (request, reply, done) {
     const directives = request.routeOptions.config.contentSecurityPolicy
-    reply.headers(directives === undefined ? jsonHeaders : headersOf(directives))
+    reply.headers(directives === undefined ? API_HEADERS : headersOf(directives))
     done()
   })
 }, { name: 'security-headers' })

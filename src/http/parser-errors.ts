@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { API_HEADERS } from './security-headers.js'
 import { PROBLEM_MEDIA_TYPE, problem, problemFromError, sendProblem } from './problem.js'
 
 /**
@@ -18,6 +19,7 @@ const clientErrors: Record<string, { status: number, detail: string }> = {
   HPE_HEADER_OVERFLOW: { status: 431, detail: 'The request line and headers are larger than the server accepts' },
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: 'The request was not received in time' }
 }
+const securityHeaderLines = Object.entries(API_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('')
 const unreadable = { status: 400, detail: 'The request is not valid HTTP/1.1' }
 
 /**
@@ -37,6 +39,7 @@ export function clientErrorHandler (this: FastifyInstance, error: NodeJS.ErrnoEx
       `Content-Type: ${PROBLEM_MEDIA_TYPE}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${requestId}\r\n` +
+      securityHeaderLines +
       'Connection: close\r\n\r\n' + body)
   }
   // As Node's own handler does: the parser cannot continue on this connection.

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import pg from 'pg'
+import { API_HEADERS } from './security-headers.js'
 
 /** Seconds a client is told to wait (Retry-After) when the server cannot serve it now. */
 export const RETRY_AFTER_SECONDS = 5
@@ -81,7 +82,8 @@ export function requestPath (url: string): string {
  * one for 503) would otherwise serialize the problem and drop its members.
  */
 export function sendProblem (reply: FastifyReply, body: Problem): FastifyReply {
-  return reply.code(body.status).header('x-request-id', body.requestId).type(PROBLEM_MEDIA_TYPE).send(JSON.stringify(body))
+  // Its own: an error may come before the hooks that set them ran (frameworkErrors, onRequest).
+  return reply.headers(API_HEADERS).code(body.status).header('x-request-id', body.requestId).type(PROBLEM_MEDIA_TYPE).send(JSON.stringify(body))
 }
 
 /** The status an error asks for; anything else is a server error. */

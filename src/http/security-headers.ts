@@ -5,7 +5,7 @@ import helmet, { type HelmetOptions } from 'helmet'
 export type Directives = Record<string, string[]>
 
 /** The API answers JSON only: its policy allows nothing at all, and no page may frame it. */
-export const apiPolicy: Directives = {
+const apiPolicy: Directives = {
   'default-src': ["'none'"],
   'base-uri': ["'none'"],
   'form-action': ["'none'"],
@@ -13,33 +13,12 @@ export const apiPolicy: Directives = {
 }
 
 /**
- * The headers of every answer but the documentation pages: OWASP's REST Security Cheat Sheet set
- * for API responses. helmet's others (cross-origin, referrer, DNS prefetch, download and XSS-filter
- * policies) govern how a browser treats a document it renders, which no JSON answer is; each costs
- * every answer a header.
+ * helmet's full set of headers for a page with this policy. Its headers depend on its options
+ * alone, so callers compute them once per policy: @fastify/helmet runs helmet anew for every
+ * request, a large share of what a small response costs.
  */
-export function apiHeaders (): Record<string, string> {
-  const helmet = helmetHeaders(helmetOptions(apiPolicy))
-  return {
-    'content-security-policy': helmet['content-security-policy']!,
-    'strict-transport-security': helmet['strict-transport-security']!,
-    'x-content-type-options': helmet['x-content-type-options']!,
-    'x-frame-options': helmet['x-frame-options']!,
-    // Nothing the API answers is for a shared cache: accounts, tokens, health of this instant.
-    'cache-control': 'no-store'
-  }
-}
-
-export function helmetOptions (directives: Directives): HelmetOptions {
-  return { contentSecurityPolicy: { useDefaults: false, directives }, frameguard: { action: 'deny' } }
-}
-
-/**
- * The headers helmet sets for these options. Its headers depend on its options alone, so they are
- * computed once per policy: @fastify/helmet runs helmet anew for every request, a large share of
- * what a small response costs.
- */
-export function helmetHeaders (options: HelmetOptions): Record<string, string> {
+export function pageHeaders (directives: Directives): Record<string, string> {
+  const options: HelmetOptions = { contentSecurityPolicy: { useDefaults: false, directives }, frameguard: { action: 'deny' } }
   const headers: Record<string, string> = {}
   const recorder = {
     setHeader (name: string, value: string) { headers[name.toLowerCase()] = value },
@@ -48,3 +27,20 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
   helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, () => {})
   return headers
 }
+
+const helmetApiHeaders = pageHeaders(apiPolicy)
+
+/**
+ * The headers of every answer but the documentation pages, errors of every kind included: OWASP's
+ * REST Security Cheat Sheet set for API responses. helmet's others (cross-origin, referrer, DNS
+ * prefetch, download and XSS-filter policies) govern how a browser treats a document it renders,
+ * which no JSON answer is; each costs every answer a header.
+ */
+export const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': helmetApiHeaders['content-security-policy']!,
+  'strict-transport-security': helmetApiHeaders['strict-transport-security']!,
+  'x-content-type-options': helmetApiHeaders['x-content-type-options']!,
+  'x-frame-options': helmetApiHeaders['x-frame-options']!,
+  // Nothing the API answers is for a shared cache: accounts, tokens, health of this instant.
+  'cache-control': 'no-store'
+})
