@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import pg, { type Pool, type QueryResult, type QueryResultRow } from 'pg'
+import pg, { type Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg'
+import { within } from '../async/within.js'
 
 /** A request that needs the database while it cannot answer: 503 with Retry-After, never a 500. */
 export class DatabaseUnavailableError extends Error {
@@ -19,17 +20,61 @@ export class DatabaseUnavailableError extends Error {
 const UNREACHABLE = 'The database is unavailable; retry after the delay in Retry-After'
 const POOL_BUSY = 'Every database connection is busy; retry after the delay in Retry-After'
 
-/** Network errors, and SQLSTATEs for a connection that failed, a server shutting down or starting, or one with no room. */
-const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03', '53300'])
+/**
+ * Network errors, and SQLSTATEs for a server shutting down or starting, one with no room, or one
+ * that refuses the app's role or database: each means the database cannot be used, whatever the
+ * query. Described for monitors: pg's own messages may carry host names and users.
+ */
+const connectionFailures: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  ENOENT: 'socket not found',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  '57P01': 'database is shutting down',
+  '57P02': 'database is shutting down',
+  '57P03': 'database is starting up',
+  53300: 'too many connections',
+  '28P01': 'authentication failed',
+  28000: 'authentication failed',
+  '3D000': 'database does not exist'
+}
+
+/** pg reports a lost connection and its own timeouts by message only. */
+const connectionFailureMessages: Array<[RegExp, string]> = [
+  [/timeout exceeded when trying to connect|connection timeout/i, 'timed out waiting for a connection'],
+  [/Query read timeout/i, 'query timed out'],
+  [/Connection terminated|Client has encountered a connection error/i, 'connection lost']
+]
 
 /**
- * Whether a query failed because the database could not be reached or answer, rather than because
- * of the query: pg reports a lost connection and its own timeouts by message only.
+ * The kind of failure when a query failed because the database could not be reached or answer,
+ * rather than because of the query; undefined otherwise.
  */
-export function isConnectionFailure (error: unknown): boolean {
+function connectionFailure (error: unknown): string | undefined {
   const { code, message = '' } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown, message?: string }
-  if (typeof code === 'string' && (connectionErrorCodes.has(code) || code.startsWith('08'))) return true
-  return /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(message)
+  if (typeof code === 'string' && connectionFailures[code] !== undefined) return connectionFailures[code]
+  if (typeof code === 'string' && code.startsWith('08')) return 'connection failure'
+  return connectionFailureMessages.find(([pattern]) => pattern.test(message))?.[1]
+}
+
+/** Whether a query failed because the database could not be reached or answer, rather than because of the query. */
+export function isConnectionFailure (error: unknown): boolean {
+  return connectionFailure(error) !== undefined
+}
+
+export interface DatabaseCheck {
+  ok: boolean
+  /** How long `SELECT 1` took, or how long was waited before giving up. */
+  responseTimeMs: number
+  /** When the check started (ISO 8601). */
+  time: string
+  /** The kind of failure, for monitors: never a host, user or password. */
+  failure?: string
 }
 
 /**
@@ -48,10 +93,15 @@ export interface DatabaseAvailabilityOptions {
   recheckEveryMs: number
   retryAfterSeconds: number
   log: FastifyBaseLogger
+  /** Sees every check's answer once (however many callers share it). */
+  onAnswer?: (check: DatabaseCheck) => void
 }
 
 export interface DatabaseAvailability {
-  /** False from the moment a check finds the database unreachable until one finds it back. */
+  /**
+   * What the last check found: false from the moment one finds the database unreachable until one
+   * finds it back. Costs nothing to read; `check()` asks the database.
+   */
   readonly available: boolean
   /**
    * Runs `work`, which needs the database. While it is known to be unreachable, refuses at once;
@@ -61,21 +111,26 @@ export interface DatabaseAvailability {
   guard: <T>(work: () => Promise<T>) => Promise<T>
   /** The pool's query, guarded. */
   query: Query
-  /** Checks the database now; concurrent callers share one check. */
-  check: () => Promise<boolean>
+  /**
+   * `SELECT 1` now, answered within `timeoutMs` whatever the database does; its answer is what
+   * `available` says from then on. Concurrent callers share the one check in flight.
+   */
+  check: () => Promise<DatabaseCheck>
   /** Stops checking. */
   close: () => void
 }
 
 /**
- * What the app knows about the database being reachable, from a `SELECT 1` on a connection of its
- * own (outside the pool, so a pool full of slow queries is not taken for an outage and a pool full
- * of frozen ones does not hide one). A query is never cut short for being slow: only a failed check
- * ends the requests waiting on the database.
+ * What the app knows about the database being reachable: one check, `SELECT 1`, whose every
+ * answer decides both readiness and whether requests that need the database are served, so the
+ * two never disagree. The check runs on a pooled connection while the pool has room for one, and
+ * otherwise on a connection of its own: a pool full of slow queries is not taken for an outage,
+ * and a pool full of frozen ones does not hide one. A query is never cut short for being slow:
+ * only a failed check ends the requests waiting on the database.
  */
-export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheckEveryMs, retryAfterSeconds, log }: DatabaseAvailabilityOptions): DatabaseAvailability {
+export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheckEveryMs, retryAfterSeconds, log, onAnswer = () => {} }: DatabaseAvailabilityOptions): DatabaseAvailability {
   let available = true
-  let inFlight: Promise<boolean> | undefined
+  let inFlight: Promise<DatabaseCheck> | undefined
   let recheck: NodeJS.Timeout | undefined
   let closed = false
   // Guarded work still waiting: how to end each, and when it began, oldest first (a Map keeps
@@ -85,34 +140,34 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
   // One timer watches the oldest waiting work, rather than one per query.
   let watchdog: NodeJS.Timeout | undefined
   let lastSuspectedAt = -Infinity
+  let lastPassedAt = -Infinity
 
-  async function ask (): Promise<boolean> {
+  async function selectOne (): Promise<void> {
+    if (pool.idleCount > 0 || pool.totalCount < (pool.options.max ?? 10)) {
+      // pg reads a per-query query_timeout; @types/pg does not declare it.
+      await pool.query({ text: 'SELECT 1', query_timeout: timeoutMs } as QueryConfig)
+      return
+    }
     const client = new pg.Client({ ...pool.options, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs })
     client.on('error', () => {})
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
-    })
     try {
-      await Promise.race([client.connect().then(() => client.query('SELECT 1')), deadline])
-      return true
-    } catch (error) {
-      log.debug({ code: (error as { code?: unknown }).code }, 'database availability check failed')
-      return false
+      await client.connect()
+      await client.query('SELECT 1')
     } finally {
-      clearTimeout(timer)
       client.end().catch(() => {})
     }
   }
 
-  function settle (reachable: boolean): void {
-    if (reachable && !available) {
+  function settle (answer: DatabaseCheck): void {
+    onAnswer(answer)
+    if (answer.ok) lastPassedAt = performance.now()
+    if (answer.ok && !available) {
       available = true
       clearInterval(recheck)
       log.info('the database is reachable again: requests that need it are served')
-    } else if (!reachable && available) {
+    } else if (!answer.ok && available) {
       available = false
-      log.warn('the database is unreachable: requests that need it get 503 until it answers again')
+      log.warn({ failure: answer.failure }, 'the database is unreachable: requests that need it get 503 until it answers again')
       const error = new DatabaseUnavailableError(UNREACHABLE, retryAfterSeconds)
       for (const fail of waiting.keys()) fail(error)
       waiting.clear()
@@ -120,16 +175,33 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
     }
   }
 
-  let lastPassedAt = -Infinity
-  /** A check, or the last one's answer if it passed within `suspectAfterMs`: many waiting requests cost one check. */
-  function check (): Promise<boolean> {
-    if (available && performance.now() - lastPassedAt < suspectAfterMs) return Promise.resolve(true)
-    inFlight ??= ask().then((reachable) => {
-      if (reachable) lastPassedAt = performance.now()
-      settle(reachable)
-      return reachable
-    }).finally(() => { inFlight = undefined })
-    return inFlight
+  function check (): Promise<DatabaseCheck> {
+    if (inFlight !== undefined) return inFlight
+    const started = performance.now()
+    const time = new Date().toISOString()
+    const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000
+    const query = selectOne()
+    const answer = within(query.then(() => ({ ok: true, responseTimeMs: elapsed(), time })), timeoutMs, () => {
+      throw new Error(`no answer within ${timeoutMs} ms`)
+    }).catch((error: unknown): DatabaseCheck => {
+      const failure = connectionFailure(error) ?? (error instanceof Error && error.message.startsWith('no answer within') ? error.message : databaseError(error))
+      log.warn({ failure, code: (error as { code?: unknown }).code }, 'database check failed')
+      return { ok: false, responseTimeMs: elapsed(), time, failure }
+    }).then((answered) => {
+      settle(answered)
+      return answered
+    })
+    // A check past its deadline is a failure for whoever joins it until its query settles: the
+    // database has already failed to answer in time.
+    inFlight = answer
+    query.catch(() => {}).finally(() => { if (inFlight === answer) inFlight = undefined })
+    return answer
+  }
+
+  /** Whether the database answers: a check, or the last one's answer if it passed within `suspectAfterMs`, so many waiting requests cost one check. */
+  async function reachable (): Promise<boolean> {
+    if (available && performance.now() - lastPassedAt < suspectAfterMs) return true
+    return (await check()).ok
   }
 
   /**
@@ -147,7 +219,7 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
       const first = waiting.values().next().value
       if (first !== undefined && now - first >= suspectAfterMs) {
         lastSuspectedAt = now
-        check().catch(() => {})
+        reachable().catch(() => {})
       }
       watchOldest()
     }, Math.max(0, due - performance.now())).unref()
@@ -168,8 +240,7 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
     } catch (error) {
       if (error instanceof DatabaseUnavailableError || !isConnectionFailure(error)) throw error
       // Also the pool's own timeout: either no connection could be made, or every one was busy.
-      const reachable = await check()
-      throw new DatabaseUnavailableError(reachable ? POOL_BUSY : UNREACHABLE, retryAfterSeconds)
+      throw new DatabaseUnavailableError(await reachable() ? POOL_BUSY : UNREACHABLE, retryAfterSeconds)
     }
   }
 
@@ -185,4 +256,9 @@ export function databaseAvailability ({ pool, timeoutMs, suspectAfterMs, recheck
       watchdog = undefined
     }
   }
+}
+
+function databaseError (error: unknown): string {
+  const { code } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown }
+  return typeof code === 'string' ? `database error ${code}` : 'database error'
 }

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { within } from '../async/within.js'
 import pg, { type PoolConfig } from 'pg'
 import type { Config } from '../config/schema.js'
 
@@ -53,11 +54,7 @@ function pgWithBoundedEnd (timeoutMs: number, onGiveUp: () => void): typeof pg {
     override end (): Promise<void>
     override end (callback: () => void): void
     override end (callback?: () => void): Promise<void> | undefined {
-      let timer: NodeJS.Timeout | undefined
-      const gaveUp = new Promise<void>((resolve) => {
-        timer = setTimeout(() => { onGiveUp(); resolve() }, timeoutMs).unref()
-      })
-      const ended = Promise.race([super.end(), gaveUp]).finally(() => clearTimeout(timer))
+      const ended = within(super.end(), timeoutMs, onGiveUp)
       if (callback === undefined) return ended
       ended.then(() => callback(), () => callback())
       return undefined

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Pool } from 'pg'
-import type { DatabaseCheck } from '../database/check.js'
+import type { DatabaseCheck } from '../database/availability.js'
 import { packageVersion } from '../project.js'
 
 /** Health Check Response Format for HTTP APIs (draft-inadarei-api-health-check). */

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { within } from '../async/within.js'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 
@@ -47,5 +47,5 @@ export function warnOfDroppedLines (stream: LogDestination, log: FastifyBaseLogg
  */
 export async function flushLog (stream: LogDestination, timeoutMs: number): Promise<void> {
   const flushed = new Promise<boolean>((resolve) => { stream.flush(() => resolve(true)) })
-  if (!await Promise.race([flushed, sleep(timeoutMs, false, { ref: false })])) stream.destroy()
+  if (!await within(flushed, timeoutMs, () => false)) stream.destroy()
 }

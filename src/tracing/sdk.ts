@@ -6,6 +6,7 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources'
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import type { FastifyRequest } from 'fastify'
+import { within } from '../async/within.js'
 import { packageName, packageVersion } from '../project.js'
 import type { Tracing } from './tracing.js'
 
@@ -70,9 +71,7 @@ export function startSdk (endpoint: URL): Tracing {
       return { trace_id: traceId, span_id: spanId }
     },
     async shutdown (timeoutMs) {
-      let timer: NodeJS.Timeout | undefined
-      const gaveUp = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs).unref() })
-      await Promise.race([provider.shutdown().catch(() => {}), gaveUp]).finally(() => clearTimeout(timer))
+      await within(provider.shutdown().catch(() => {}), timeoutMs, () => {})
     }
   }
 }

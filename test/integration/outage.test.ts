@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
@@ -148,4 +149,35 @@ t.test('every pooled connection busy: 503 once the pool\'s wait runs out, saying
   t.ok(Number(response.headers['retry-after']) > 0, 'Retry-After')
   t.match(response.json().detail, /Every database connection is busy/)
   t.equal(app.databaseAvailability.available, true, 'the database itself answered')
+})
+
+t.test('readiness and request refusals agree at every moment of an outage and its end', async (t) => {
+  const { app, proxy } = await appBehindProxy(t)
+  const accessToken = await signIn(app)
+  const me = () => app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })
+  const ready = () => app.inject({ method: 'GET', url: '/api/health/ready' })
+
+  proxy.blackhole()
+  t.equal((await ready()).statusCode, 503, 'readiness fails once the database stops answering')
+  t.equal((await me()).statusCode, 503, 'and requests that need it are refused from that moment')
+
+  // Each round a probe, then a request: served exactly when the probe just passed. A bound only a
+  // hang reaches: the recheck runs every second.
+  proxy.forward()
+  const disagreements: string[] = []
+  const deadline = performance.now() + 30_000
+  let rounds = 0
+  for (let probe = 503; probe !== 200 && performance.now() < deadline; rounds++) {
+    probe = (await ready()).statusCode
+    const request = (await me()).statusCode
+    if (request !== (probe === 200 ? 200 : 503)) disagreements.push(`round ${rounds}: readiness ${probe}, request ${request}`)
+    await setImmediate()
+  }
+  t.same(disagreements, [], `readiness and requests agreed in each of ${rounds} rounds`)
+  t.equal((await ready()).statusCode, 200, 'ready again')
+
+  proxy.blackhole()
+  t.equal((await me()).statusCode, 503, 'a request finds the next outage')
+  t.equal((await ready()).statusCode, 503, 'and readiness agrees')
+  proxy.forward()
 })
