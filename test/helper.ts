@@ -4,7 +4,7 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import pg from 'pg'
-import { buildApp as buildServerApp } from '../src/app.js'
+import { buildApp as buildServerApp, type ServerOptions } from '../src/app.js'
 import { startThrowawayDatabase, type EmbeddedDatabase } from '../src/database/embedded.js'
 import { migrate } from '../src/database/migrations.js'
 import { trustProxyFrom } from '../src/http/trust-proxy.js'
@@ -12,6 +12,7 @@ import { trustProxyFrom } from '../src/http/trust-proxy.js'
 /** The part of tap's Test this helper needs. */
 interface TestContext {
   teardown: (fn: () => unknown) => void
+  fail: (message: string) => unknown
 }
 
 export type Env = Record<string, string | undefined>
@@ -73,80 +74,60 @@ export function captureLogs (): { stream: Writable, lines: Array<Record<string, 
 
 export interface BuildOptions {
   /** Routes a test adds to the app before it starts. */
-  extend?: (fastify: FastifyInstance) => void
+  extend?: (fastify: FastifyInstance) => unknown
   /** Sees every route as the app adds it (an onRoute hook registered before the app). */
   onRoute?: (route: RouteOptions) => void
   logs?: { stream: Writable }
-  /** Gets the answers whose status the document does not show for their operation; by default the test fails naming them. */
-  onUndocumented?: (answers: string[]) => void
+  /** Gets each answer whose status the document does not show for its operation, as it is sent; by default the test fails there, naming it. */
+  onUndocumented?: (answer: string) => void
+  /** Server options to change, such as shorter timeouts. */
+  server?: ServerOptions['overrides']
 }
 
 /**
- * Builds the app exactly as the server does, with the given environment and no .env file. When
- * the test ends, every status the app's operations answered during it must be documented for that
- * operation in the app's own OpenAPI document.
+ * Builds the app exactly as the server does (every plugin on), with the given environment and no
+ * .env file. Every status the app's operations answer must be documented for that operation in
+ * the app's own OpenAPI document: an answer that is not fails the test as it is sent.
  */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
-  // The first app of a test file compiles every source file on load, which on a busy machine can
-  // outlast Fastify's 10 s plugin timeout; a longer bound still catches a plugin that never starts.
-  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug', overrides: { pluginTimeout: 120_000 } })
+  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug', overrides: options.server })
   // onRoute hooks take effect at once, so this one sees every route the app adds once it loads.
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
-  const answers = recordAnswers(fastify)
+  const testRoutes = new Set<string>()
   if (options.extend !== undefined) {
     fastify.register(async (child) => {
-      child.addHook('onRoute', ({ method, url }) => { for (const name of [method].flat()) answers.testRoutes.add(`${name} ${url}`) })
-      options.extend?.(child)
+      child.addHook('onRoute', ({ method, url }) => { for (const name of [method].flat()) testRoutes.add(`${name} ${url}`) })
+      // Not awaited as such: a route shorthand returns the instance, which is a thenable.
+      const extended = options.extend?.(child)
+      if (extended instanceof Promise) await extended
     })
   }
-  t.teardown(async () => {
-    try {
-      const undocumented = undocumentedAnswers(fastify, answers)
-      if (options.onUndocumented !== undefined) options.onUndocumented(undocumented)
-      else if (undocumented.length > 0) throw new Error(`Statuses the tests produced are missing from the OpenAPI document:\n${undocumented.join('\n')}`)
-    } finally {
-      await fastify.close()
+  const report = options.onUndocumented ?? ((answer: string) => t.fail(`a status missing from the OpenAPI document: ${answer}`))
+  fastify.addHook('onResponse', (request, reply, done) => {
+    // Unknown routes (404, 405) have no route, and so no operation to document them.
+    const { url, schema } = request.routeOptions
+    if (url !== undefined && !request.is404 && schema?.hide !== true && !testRoutes.has(`${request.method} ${url}`)) {
+      const undocumented = undocumentedAnswer(fastify, request.method, url, reply.statusCode)
+      if (undocumented !== undefined) report(undocumented)
     }
+    done()
   })
+  t.teardown(() => fastify.close())
   await fastify.ready()
   return fastify
 }
 
-interface Answers {
-  /** `METHOD route status` of every answer of a documented route. */
-  seen: Set<string>
-  /** `METHOD route` of the routes a test added (BuildOptions.extend): they are not the API's. */
-  testRoutes: Set<string>
-}
+type Paths = Record<string, Record<string, { operationId?: string, responses: Record<string, unknown> }>>
 
-/** Records the status of every answer of a route that the document shows (hidden ones are not). */
-function recordAnswers (fastify: FastifyInstance): Answers {
-  const answers: Answers = { seen: new Set(), testRoutes: new Set() }
-  fastify.addHook('onResponse', (request, reply, done) => {
-    // Unknown routes (404, 405) have no route, and so no operation to document them.
-    const { url, schema } = request.routeOptions
-    if (url !== undefined && !request.is404 && schema?.hide !== true) answers.seen.add(`${request.method} ${url} ${reply.statusCode}`)
-    done()
-  })
-  return answers
-}
-
-function undocumentedAnswers (fastify: FastifyInstance, { seen, testRoutes }: Answers): string[] {
-  if (seen.size === 0) return []
-  const paths = (fastify.swagger() as { paths?: Record<string, Record<string, { operationId?: string, responses: Record<string, unknown> }>> }).paths ?? {}
-  const undocumented: string[] = []
-  for (const answer of seen) {
-    const [method, url, status] = answer.split(' ')
-    if (testRoutes.has(`${method} ${url}`)) continue
-    // A GET route's HEAD twin is documented as the GET.
-    const operationMethod = method === 'HEAD' ? 'get' : method.toLowerCase()
-    const operation = paths[url.replace(/:(\w+)/g, '{$1}')]?.[operationMethod]
-    if (operation === undefined) undocumented.push(`${method} ${url} answered ${status}, and the document has no operation for it`)
-    else if (operation.responses[status] === undefined) {
-      undocumented.push(`${method} ${url} (${operation.operationId}) answered ${status}, which its operation does not document`)
-    }
-  }
-  return undocumented
+/** What is wrong when `method url` answers `status`: undefined when its operation documents it. */
+function undocumentedAnswer (fastify: FastifyInstance, method: string, url: string, status: number): string | undefined {
+  const paths = (fastify.swagger() as { paths?: Paths }).paths ?? {}
+  // A GET route's HEAD twin is documented as the GET.
+  const operationMethod = method === 'HEAD' ? 'get' : method.toLowerCase()
+  const operation = paths[url.replace(/:(\w+)/g, '{$1}')]?.[operationMethod]
+  if (operation === undefined) return `${method} ${url} answered ${status}, and the document has no operation for it`
+  if (operation.responses[status] === undefined) return `${method} ${url} (${operation.operationId}) answered ${status}, which its operation does not document`
+  return undefined
 }
 
 /** A complete environment for a test app on the given database. */
@@ -155,6 +136,9 @@ export function testEnv (database: Pick<EmbeddedDatabase, 'url'>, overrides: Env
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
     SECRET_KEY: 'test-secret-key-that-is-long-enough-000000',
+    // Shedding answers for how busy the machine running the tests is, not for the app: only the
+    // tests about it turn it on.
+    LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...overrides
   }
 }

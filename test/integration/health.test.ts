@@ -3,6 +3,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, startTestDatabase, testEnv, type Env } from '../helper.js'
+import { problemIssues } from '../problem.js'
 import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js'
 import { packageVersion } from '../../src/project.js'
 
@@ -254,6 +255,8 @@ t.test('a saturated event loop sheds load with 503 and Retry-After, liveness and
   const shed = await untilShed(app)
   t.ok(shed, 'a request was refused while the loop was saturated')
   t.ok(Number(shed?.root.headers['retry-after']) > 0, 'with Retry-After')
+  t.same(shed === undefined ? [] : problemIssues(shed.root, '/'), [], 'as a problem')
+  t.equal(shed?.root.json().detail, 'The server is overloaded; retry after the delay in Retry-After')
   t.equal(shed?.ready.statusCode, 503, 'readiness is shed: send traffic elsewhere')
   t.equal(shed?.ready.headers['cache-control'], 'no-store', 'and the shed readiness answer is not cacheable')
   t.equal(shed?.live.statusCode, 200, 'liveness is not shed')

@@ -150,7 +150,7 @@ t.test('every pooled connection busy: 503 once the pool\'s wait runs out, saying
 
 t.test('readiness and request refusals agree at every moment of an outage and its end', async (t) => {
   const { app, proxy } = await appBehindProxy(t)
-  const accessToken = await signIn(app)
+  const { access_token: accessToken } = await signedIn(app)
   const me = () => app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })
   const ready = () => app.inject({ method: 'GET', url: '/api/health/ready' })
 

@@ -14,7 +14,7 @@ const newEmail = () => newAccount().email
 const wrongPassword = 'a wrong guess'
 
 /** An instance of the app, closed when the test `t` ends. */
-const instance = (test: Pick<typeof t, 'teardown'>) => buildApp(test, env)
+const instance = (test: Pick<typeof t, 'teardown' | 'fail'>) => buildApp(test, env)
 
 t.test('two instances share the sign-in limit: five attempts spread across both, the sixth refused at either', async (t) => {
   const [a, b] = [await instance(t), await instance(t)]

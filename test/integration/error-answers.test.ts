@@ -1,10 +1,15 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import underPressure from '@fastify/under-pressure'
 import { Type } from '@sinclair/typebox'
-import { errorApp } from '../error-app.js'
-import { captureLogs } from '../helper.js'
+import { buildApp, captureLogs, startTestDatabase, testEnv, type BuildOptions, type Env } from '../helper.js'
 import { problemIssues } from '../problem.js'
+
+const database = await startTestDatabase(t)
+
+/** The app as production builds it, with the routes of a test. */
+function appWith (t: Test, { env = {}, routes, ...options }: Omit<BuildOptions, 'extend'> & { env?: Env, routes?: BuildOptions['extend'] } = {}): Promise<FastifyInstance> {
+  return buildApp(t, testEnv(database, env), { ...options, extend: routes })
+}
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -19,7 +24,7 @@ function echoRoute (fastify: FastifyInstance): void {
 }
 
 t.test('an unknown route is a 404 problem naming the method and path, without the query string', async (t) => {
-  const app = await errorApp(t)
+  const app = await appWith(t)
   const response = await app.inject({ method: 'GET', url: '/api/nowhere?token=abc' })
   t.equal(response.statusCode, 404)
   t.same(problemIssues(response, '/api/nowhere'), [])
@@ -31,7 +36,7 @@ t.test('an unknown route is a 404 problem naming the method and path, without th
 })
 
 t.test('malformed JSON is a 400 problem that does not echo the body', async (t) => {
-  const app = await errorApp(t, { routes: echoRoute })
+  const app = await appWith(t, { routes: echoRoute })
   for (const payload of ['{"email": "a@b.example",', '{"__proto__": {"admin": true}}', 'not json at all']) {
     const response = await app.inject({ method: 'POST', url: '/signup', headers: { 'content-type': 'application/json' }, payload })
     t.equal(response.statusCode, 400, payload)
@@ -44,7 +49,7 @@ t.test('malformed JSON is a 400 problem that does not echo the body', async (t) 
 })
 
 t.test('an unsupported content type is a 415 problem naming it', async (t) => {
-  const app = await errorApp(t, { routes: echoRoute })
+  const app = await appWith(t, { routes: echoRoute })
   const xml = await app.inject({ method: 'POST', url: '/signup', headers: { 'content-type': 'application/xml; charset=utf-8' }, payload: '<a/>' })
   t.equal(xml.statusCode, 415)
   t.same(problemIssues(xml, '/signup'), [])
@@ -56,7 +61,7 @@ t.test('an unsupported content type is a 415 problem naming it', async (t) => {
 })
 
 t.test('a body over the limit is a 413 problem: 1 MiB by default', async (t) => {
-  const app = await errorApp(t, { routes: echoRoute })
+  const app = await appWith(t, { routes: echoRoute })
   const json = (bytes: number) => JSON.stringify({ email: 'a@b.example', name: 'x'.repeat(bytes - 33) })
   t.equal(Buffer.byteLength(json(1_048_576)), 1_048_576)
   const atLimit = await app.inject({ method: 'POST', url: '/signup', headers: { 'content-type': 'application/json' }, payload: json(1_048_576) })
@@ -68,7 +73,7 @@ t.test('a body over the limit is a 413 problem: 1 MiB by default', async (t) => 
 })
 
 t.test('BODY_LIMIT_BYTES sets the limit; a route may set its own', async (t) => {
-  const app = await errorApp(t, {
+  const app = await appWith(t, {
     env: { BODY_LIMIT_BYTES: '64' },
     routes (fastify) {
       echoRoute(fastify)
@@ -85,7 +90,7 @@ t.test('BODY_LIMIT_BYTES sets the limit; a route may set its own', async (t) => 
 })
 
 t.test('a validation failure is a 400 problem listing every problem with a JSON Pointer', async (t) => {
-  const app = await errorApp(t, { routes: echoRoute })
+  const app = await appWith(t, { routes: echoRoute })
   const response = await app.inject({ method: 'POST', url: '/signup', payload: { email: 'not-an-email', age: -3 } })
   t.equal(response.statusCode, 400)
   t.same(problemIssues(response, '/signup'), [])
@@ -105,7 +110,7 @@ t.test('a validation failure is a 400 problem listing every problem with a JSON 
 
 t.test('a server error shows only a generic detail and the requestId, which finds the cause in the log', async (t) => {
   const logs = captureLogs()
-  const app = await errorApp(t, {
+  const app = await appWith(t, {
     logs,
     routes (fastify) {
       fastify.get('/fails', async () => {
@@ -127,7 +132,7 @@ t.test('a server error shows only a generic detail and the requestId, which find
 })
 
 t.test('with DEBUG=true a server error shows its message', async (t) => {
-  const app = await errorApp(t, {
+  const app = await appWith(t, {
     env: { DEBUG: 'true' },
     routes (fastify) {
       fastify.get('/fails', async () => { throw new Error('relation "teams" does not exist') })
@@ -140,7 +145,7 @@ t.test('with DEBUG=true a server error shows its message', async (t) => {
 })
 
 t.test('anything thrown, not only an Error, becomes a 500 problem', async (t) => {
-  const app = await errorApp(t, {
+  const app = await appWith(t, {
     routes (fastify) {
       fastify.get('/string', async () => { throw 'a bare string' }) // eslint-disable-line no-throw-literal
       fastify.get('/status-code-200', async () => { throw Object.assign(new Error('odd'), { statusCode: 200 }) })
@@ -155,7 +160,7 @@ t.test('anything thrown, not only an Error, becomes a 500 problem', async (t) =>
 })
 
 t.test('a 4xx a route throws on purpose keeps its message and headers', async (t) => {
-  const app = await errorApp(t, {
+  const app = await appWith(t, {
     routes (fastify) {
       fastify.get('/me', async () => {
         throw Object.assign(new Error('Not authenticated'), { statusCode: 401, headers: { 'www-authenticate': 'Bearer' } })
@@ -181,22 +186,9 @@ t.test('a 4xx a route throws on purpose keeps its message and headers', async (t
   t.equal(limited.headers['retry-after'], '60')
 })
 
-t.test('@fastify/under-pressure refusals are 503 problems that keep Retry-After', async (t) => {
-  const app = await errorApp(t, {
-    async routes (fastify) {
-      await fastify.register(underPressure, { exposeStatusRoute: '/status', healthCheck: async () => false, retryAfter: 7 })
-    }
-  })
-  const response = await app.inject({ method: 'GET', url: '/status' })
-  t.equal(response.statusCode, 503)
-  t.same(problemIssues(response, '/status'), [])
-  t.equal(response.json().detail, 'The server is overloaded; retry after the delay in Retry-After')
-  t.equal(response.headers['retry-after'], '7')
-})
-
 t.test('a malformed percent-encoding in the path is a 400 problem before routing', async (t) => {
   const logs = captureLogs()
-  const app = await errorApp(t, {
+  const app = await appWith(t, {
     logs,
     routes (fastify) { fastify.get('/teams/:name', async () => 'found') }
   })
@@ -213,7 +205,7 @@ t.test('a malformed percent-encoding in the path is a 400 problem before routing
 
 t.test('request ids: a well-formed X-Request-Id is kept, echoed and logged; others are replaced', async (t) => {
   const logs = captureLogs()
-  const app = await errorApp(t, {
+  const app = await appWith(t, {
     logs,
     routes (fastify) {
       fastify.get('/hello', async (request) => {

@@ -1,19 +1,17 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { serverOptions } from '../../src/http/server-options.js'
-import { errorApp, type ErrorAppOptions } from '../error-app.js'
-import { captureLogs } from '../helper.js'
+import { buildApp, captureLogs, startTestDatabase, testEnv, type BuildOptions } from '../helper.js'
 import { problemIssues } from '../problem.js'
 import { rawRequest } from '../raw-http.js'
 
 const secret = 'Bearer a-token-that-must-never-be-logged-0123456789'
 
-/** A listening server: these requests are refused by Node's HTTP parser, which inject() skips. */
-async function listening (t: Test, options: ErrorAppOptions = {}): Promise<number> {
-  const app = await errorApp(t, {
-    ...options,
-    routes (fastify) { fastify.get('/', async () => ({ hello: 'world' })) }
-  })
+const database = await startTestDatabase(t)
+
+/** The app as production builds it, listening: these requests are refused by Node's HTTP parser, which inject() skips. */
+async function listening (t: Test, options: Pick<BuildOptions, 'logs' | 'server'> = {}): Promise<number> {
+  const app = await buildApp(t, testEnv(database), options)
   await app.listen({ host: '127.0.0.1', port: 0 })
   return (app.server.address() as AddressInfo).port
 }
