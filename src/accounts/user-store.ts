@@ -16,7 +16,6 @@ export interface UserStore {
    * verification too, so the answer's timing does not tell which emails have accounts.
    */
   authenticate: (email: string, password: string) => Promise<VersionedUser | null>
-  findById: (id: string) => Promise<User | null>
   findVersionedById: (id: string) => Promise<VersionedUser | null>
   /**
    * Sets a new password if `current` is the user's password, raises the token version and ends
@@ -75,11 +74,6 @@ export function userStore (query: Query, { preparedStatements }: UserStoreOption
       if (found === undefined || !matches) return null
       const { password_hash: _hash, token_version: tokenVersion, ...user } = found
       return { user, tokenVersion }
-    },
-
-    async findById (id) {
-      const { rows } = await query<User>(`SELECT ${columns} FROM users WHERE id = $1`, [id])
-      return rows[0] ?? null
     },
 
     async findVersionedById (id) {

@@ -39,7 +39,7 @@ export const ProblemSchema = Type.Object({
 })
 
 export type Problem = Static<typeof ProblemSchema>
-export type ProblemError = NonNullable<Problem['errors']>[number]
+type ProblemError = NonNullable<Problem['errors']>[number]
 
 /** The `default` response of every documented operation, for statuses it does not list: the errors plugin adds it. */
 export const problemResponse = {

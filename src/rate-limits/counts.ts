@@ -46,7 +46,7 @@ export function rateLimitCounts (query: Query): RateLimitCounts {
 }
 
 /** Rows one DELETE removes at most, so each holds its locks briefly. */
-export const SWEEP_BATCH = 1000
+const SWEEP_BATCH = 1000
 
 /**
  * Deletes the rows whose window has ended, `batch` at a time until none is left; the number deleted.
