@@ -6,9 +6,12 @@
  * Node reads a few dozen files at start-up instead of about a thousand. Dependencies are bundled
  * as published: development, tests and production run the same library code. Type checking is
  * `npm run typecheck`; esbuild only strips the types.
+ *
+ * The files the server reads at run time are copied beside the code (dist/migrations,
+ * dist/vendor/redoc): with package.json and the lockfile, dist/ is the whole release.
  */
 import { readdirSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { cp, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -36,7 +39,7 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   sourcemap: true,
   // Less source text for V8 to keep in memory; names stay, so stack traces read.
   minifyWhitespace: true,
@@ -56,3 +59,7 @@ await build({
   ],
   logLevel: 'warning'
 })
+
+for (const dir of ['migrations', path.join('vendor', 'redoc')]) {
+  await cp(path.join(root, dir), path.join(outdir, dir), { recursive: true })
+}

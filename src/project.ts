@@ -2,18 +2,28 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+const moduleDir = path.dirname(fileURLToPath(import.meta.url))
+
 /**
- * The project's top folder: the nearest one above this module holding package.json. Found, not
- * counted: this code runs from src/ and, once built, from a chunk somewhere under dist/.
+ * The nearest folder above this module holding `entry`. Found, not counted: this code runs from
+ * src/ and, once built, from a chunk somewhere under dist/.
  */
-function findProjectRoot (from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`)
+function findAbove (entry: string): string {
+  for (let dir = moduleDir; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, entry))) return dir
+    if (path.dirname(dir) === dir) throw new Error(`no ${entry} above ${moduleDir}`)
   }
 }
 
-export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)))
+/** The project's top folder, holding package.json. */
+export const projectRoot = findAbove('package.json')
+
+/**
+ * Where the files the server reads at run time live (migrations/, vendor/redoc/): the project
+ * root when it runs from the sources; the build's own folder (dist/) once built, as
+ * scripts/build.ts copies them there, so a release needs nothing of the checkout but package.json.
+ */
+export const runtimeFilesRoot = findAbove('migrations')
 
 const packageJson: { name: string, version: string } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8'))
 

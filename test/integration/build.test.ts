@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { startTestDatabase } from '../helper.js'
 import { bearer, newAccount, signedInOverHttp } from '../accounts.js'
+import { productionBuild } from '../production-build.js'
 import { spawnServer } from '../spawn-server.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -14,17 +15,10 @@ const run = promisify(execFile)
 // The other tests run the sources through the test runner's TypeScript loader; production runs
 // the esbuild bundle (scripts/build.ts). This one checks the bundle: every kind of route, the
 // files it reads at run time (migrations, Swagger UI's and ReDoc's assets) and a clean shutdown.
+// test/integration/release.test.ts installs the same build as an operator would.
 t.test('the production build runs the whole API on plain node, as `npm start` does', async (t) => {
-  // Inside the project like dist/: the built code finds package.json, migrations/ and vendor/ above it.
-  await mkdir(path.join(root, '.artifacts'), { recursive: true })
-  const outdir = await mkdtemp(path.join(root, '.artifacts', 'build-test-'))
-  t.teardown(() => rm(outdir, { recursive: true, force: true }))
-  // A leftover from an earlier build would be autoloaded as a plugin: the build starts from nothing.
-  await mkdir(path.join(outdir, 'plugins'))
-  await writeFile(path.join(outdir, 'plugins', 'stale.js'), 'throw new Error("a stale plugin was loaded")\n')
-
+  const outdir = path.join(await productionBuild(), 'dist')
   const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
-  await run(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', outdir], { cwd: root, env: noCoverage })
 
   const database = await startTestDatabase(t)
   const migrated = await run(process.execPath, [path.join(outdir, 'scripts', 'migrate.js')], { env: { ...noCoverage, DATABASE_URL: database.url } })
