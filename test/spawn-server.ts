@@ -28,14 +28,17 @@ export interface SpawnOptions {
   shellCommand?: string
   /** The content of a `.env` in the server's working directory; `unreadable` makes it a directory. */
   envFile?: string | { unreadable: true }
+  /** The working directory instead of an empty one (a release's, as a supervisor would set it). */
+  cwd?: string
 }
 
 /**
  * Runs src/server.ts as production does, in its own process, from an empty working directory so
  * no developer's `.env` is read. Only the given variables (plus PATH and the runner's) reach it.
  */
-export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, { nodeArgs, shellCommand, envFile }: SpawnOptions = {}): Promise<SpawnedServer> {
-  const cwd = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
+export async function spawnServer (t: { teardown: (fn: () => unknown) => void }, env: Env, { nodeArgs, shellCommand, envFile, cwd: givenCwd }: SpawnOptions = {}): Promise<SpawnedServer> {
+  const emptyDir = await mkdtemp(path.join(tmpdir(), 'spinta-server-'))
+  const cwd = givenCwd ?? emptyDir
   if (typeof envFile === 'string') await writeFile(path.join(cwd, '.env'), envFile)
   else if (envFile?.unreadable === true) await mkdir(path.join(cwd, '.env'))
   // The test runner's own loaders (TypeScript, coverage) load the server too, so its coverage counts.
@@ -75,7 +78,7 @@ export async function spawnServer (t: { teardown: (fn: () => unknown) => void },
       // The group has no process left.
     }
     await exited
-    await rm(cwd, { recursive: true, force: true })
+    await rm(emptyDir, { recursive: true, force: true })
   })
   return { child, stdout: () => out, stderr: () => err, listening, exited }
 }
