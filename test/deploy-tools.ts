@@ -1,12 +1,34 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 /** The reference configurations in deploy/, the single source the tests render and check. */
 export const deployDir = fileURLToPath(new URL('../deploy/', import.meta.url))
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const exec = promisify(execFile)
+
+/**
+ * A release directory as deploy/systemd runs one: `dist/` built by the production build, and the
+ * database migrated by `node dist/scripts/migrate.js` run from it, the deploy step. Inside the
+ * project like dist/, so it finds migrations/, vendor/ and node_modules. The sources through the
+ * test runner's TypeScript loader start too slowly for instances started under load on a small
+ * shared machine.
+ */
+export async function buildRelease (t: { teardown: (fn: () => unknown) => void }, databaseUrl: string): Promise<string> {
+  await mkdir(path.join(root, '.artifacts'), { recursive: true })
+  const release = await mkdtemp(path.join(root, '.artifacts', 'release-'))
+  t.teardown(() => rm(release, { recursive: true, force: true }))
+  const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
+  await exec(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', path.join(release, 'dist')], { cwd: root, env: noCoverage })
+  // Production never migrates at start-up: the deploy step does, once.
+  await exec(process.execPath, ['dist/scripts/migrate.js'], { cwd: release, env: { ...noCoverage, NODE_ENV: 'production', DATABASE_URL: databaseUrl } })
+  return release
+}
 
 /** Where Debian's packages put the load balancers, often outside a non-root user's PATH. */
 const sbinDirs = ['/usr/sbin', '/usr/local/sbin', '/sbin']
@@ -15,12 +37,13 @@ const sbinDirs = ['/usr/sbin', '/usr/local/sbin', '/sbin']
  * The executable of nginx or haproxy. Missing, it throws one line saying how to install it: the
  * deploy tests drive the real programs, and a test that skipped them would prove nothing.
  */
-export function findTool (name: 'nginx' | 'haproxy'): string {
+export function findTool (name: 'nginx' | 'haproxy' | 'systemd-analyze'): string {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...sbinDirs]
   const found = dirs.map((dir) => path.join(dir, name)).find((file) => existsSync(file))
   if (found === undefined) {
+    const debianPackage = name === 'systemd-analyze' ? 'systemd' : name
     throw new Error(`the deploy tests run ${name}, which was not found: install it ` +
-      `(Debian/Ubuntu: \`sudo apt-get install -y ${name}\`; .ci/run does that when it is missing)`)
+      `(Debian/Ubuntu: \`sudo apt-get install -y ${debianPackage}\`; .ci/run does that when it is missing)`)
   }
   return found
 }
@@ -45,6 +68,28 @@ export async function until (what: string, condition: () => boolean | Promise<bo
 export async function systemdEnvironment (): Promise<Map<string, string>> {
   const unit = await readFile(path.join(deployDir, 'systemd/spinta@.service'), 'utf8')
   return new Map([...unit.matchAll(/^Environment=([A-Z0-9_]+)=(.*)$/gm)].map(([, name, value]) => [name as string, value as string]))
+}
+
+export interface SystemdInstance {
+  /** The unit's `Environment=` settings with `%i` replaced by the instance name. */
+  env: Record<string, string>
+  /** `WorkingDirectory=`. */
+  workingDirectory: string
+  /** `ExecStart=`, split on spaces: the executable and its arguments, `%i` replaced. */
+  execStart: string[]
+}
+
+/** What systemd would run for `spinta@<instance>`, read from the unit; only `%i` is expanded. */
+export async function systemdInstance (instance: string): Promise<SystemdInstance> {
+  const unit = await readFile(path.join(deployDir, 'systemd/spinta@.service'), 'utf8')
+  const expand = (value: string) => value.replaceAll('%i', instance)
+  const directive = (name: string) => {
+    const value = new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1]
+    if (value === undefined) throw new Error(`deploy/systemd/spinta@.service has no ${name}=`)
+    return expand(value)
+  }
+  const env = Object.fromEntries([...(await systemdEnvironment())].map(([name, value]) => [name, expand(value)]))
+  return { env, workingDirectory: directive('WorkingDirectory'), execStart: directive('ExecStart').split(/\s+/) }
 }
 
 export interface NginxSite {
@@ -167,4 +212,47 @@ export async function startNginx (t: { teardown: (fn: () => unknown) => void }, 
       })
     }
   }
+}
+
+export interface HaproxySite {
+  /** What replaces the reference's `bind` address, e.g. `unix@/tmp/x/haproxy.sock`. */
+  bind: string
+  /** `host:port` of each instance, in place of the reference's servers, in their order. */
+  servers: string[]
+}
+
+/**
+ * deploy/haproxy/haproxy.cfg with the bind address and the servers' addresses replaced; every
+ * other line is the reference's own. A user that is not root cannot switch to the `haproxy` user,
+ * so for one the `user` and `group` lines go too.
+ */
+export async function renderHaproxyConfig ({ bind, servers }: HaproxySite): Promise<string> {
+  let config = await readFile(path.join(deployDir, 'haproxy/haproxy.cfg'), 'utf8')
+  const binds = config.match(/^[ \t]*bind[ \t].*$/gm) ?? []
+  if (binds.length !== 1) throw new Error(`deploy/haproxy/haproxy.cfg has ${binds.length} bind lines; the tests replace exactly one`)
+  config = config.replace(/^([ \t]*)bind[ \t].*$/m, `$1bind ${bind}`)
+  const lines = [...config.matchAll(/^([ \t]*server[ \t]+\S+[ \t]+)127\.0\.0\.1:\d+(.*)$/gm)]
+  if (lines.length !== servers.length) throw new Error(`deploy/haproxy/haproxy.cfg has ${lines.length} servers, the test ${servers.length}`)
+  let index = 0
+  config = config.replace(/^([ \t]*server[ \t]+\S+[ \t]+)127\.0\.0\.1:\d+(.*)$/gm, (_line, head: string, tail: string) => `${head}${servers[index++]}${tail}`)
+  if (process.getuid?.() !== 0) config = config.replace(/^[ \t]*(user|group)[ \t].*\n/gm, '')
+  return config
+}
+
+/** HAProxy in the foreground on `config`, stopped when the test ends. Resolves once `haproxy -c` accepted it and it runs. */
+export async function startHaproxy (t: { teardown: (fn: () => unknown) => void }, haproxy: string, dir: string, config: string): Promise<{ output: () => string }> {
+  const configFile = path.join(dir, 'haproxy.cfg')
+  await writeFile(configFile, config)
+  const checked = run(haproxy, ['-c', '-f', configFile])
+  if (checked.code !== 0) throw new Error(`haproxy -c refused the rendered configuration: ${checked.output}`)
+  const child = spawn(haproxy, ['-db', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    await exited
+  })
+  return { output: () => output }
 }

@@ -72,12 +72,12 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'getReadiness',
       tags: ['Health'],
       summary: 'Readiness probe',
-      description: `Whether this instance should receive traffic: the database answered \`SELECT 1\` within the health timeout. 503 with Retry-After when it did not, or once shutdown has begun. Body in the ${HEALTH_MEDIA_TYPE} format.`,
+      description: `Whether this instance should receive traffic: 503 with Retry-After once shutdown has begun, or while the server sheds load. The database, which every instance shares, does not decide it: when \`SELECT 1\` fails or takes longer than the health timeout, the answer is 200 with status \`warn\` and the failure in \`checks\`, and routes that need the database answer 503 themselves. Body in the ${HEALTH_MEDIA_TYPE} format.`,
       security: [],
       response: {
-        200: healthJson(ReadinessReport, 'Ready (pass or warn)'),
+        200: healthJson(ReadinessReport, 'Ready: pass, or warn while the database does not answer or callers wait for a pooled connection'),
         503: {
-          ...unavailable(ReadinessReport, 'Not ready (fail, as application/health+json), or the server sheds load (as a problem)'),
+          ...unavailable(ReadinessReport, 'Not ready: shutting down (fail, as application/health+json), or the server sheds load (as a problem)'),
           content: { [HEALTH_MEDIA_TYPE]: { schema: ReadinessReport }, ...errorResponses('/api/health/ready', loadShedding)[503]?.content }
         },
         ...errorResponses('/api/health/ready', malformedRequest)
@@ -87,7 +87,6 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     reply.type(HEALTH_MEDIA_TYPE)
     const report = readinessReport(await fastify.checkDatabase(), fastify.pg.pool)
     fastify.metrics.probeOutcomes.inc({ outcome: report.status })
-    if (report.status === 'fail') reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
     return report
   })
 }

@@ -60,10 +60,15 @@ export const ReadinessReport = Type.Object({
 /** What both probes answer, with 503, once shutdown has begun. */
 export const SHUTTING_DOWN_REPORT = { status: 'fail', version: packageVersion, output: 'shutting down' } as const
 
-/** Ready means the database answered; callers waiting for a pooled connection make it a warning. */
+/**
+ * Readiness answers for this instance alone. The database is shared by every instance, so its
+ * failure is a warning: failing readiness would take all of them out of rotation at once, and
+ * clients would lose the API's own 503 answers and the routes that do not need the database.
+ * Callers waiting for a pooled connection are a warning too.
+ */
 export function readinessReport (check: DatabaseCheck, pool: Pool): Static<typeof ReadinessReport> {
   const poolStatus: HealthStatus = pool.waitingCount > 0 ? 'warn' : 'pass'
-  const status: HealthStatus = check.ok ? poolStatus : 'fail'
+  const status: HealthStatus = check.ok ? poolStatus : 'warn'
   return {
     status,
     version: packageVersion,

@@ -56,9 +56,8 @@ try {
     await flushLog(logStream, 1000)
   })
 
-  // Node's default accept queue (511) overflows when a thousand clients connect at once, and the
-  // kernel drops handshakes that clients retry only seconds later. Linux caps it at net.core.somaxconn.
-  await server.listen({ host: server.config.HOST, port: server.config.PORT, backlog: 4096 })
+  // The metrics listener first: an instance that cannot open it exits before a load balancer has
+  // seen its public port answer.
   const { METRICS_HOST, METRICS_PORT } = server.config
   if (METRICS_PORT !== 0) {
     const listener = await server.metrics.listen(METRICS_HOST, METRICS_PORT).catch((error: Error) => {
@@ -67,6 +66,9 @@ try {
     const { address, port } = listener.address()
     server.log.info({ address, port }, 'metrics are served at GET /metrics on their own listener')
   }
+  // Node's default accept queue (511) overflows when a thousand clients connect at once, and the
+  // kernel drops handshakes that clients retry only seconds later. Linux caps it at net.core.somaxconn.
+  await server.listen({ host: server.config.HOST, port: server.config.PORT, backlog: 4096 })
 } catch (error) {
   await server.close().catch(() => {})
   exitBeforeStart((error as Error).message)

@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import t from 'tap'
 import { buildApp, startTestDatabase, testEnv, type Env } from '../helper.js'
-import { findTool, renderNginxConfig, startNginx, systemdEnvironment, until } from '../deploy-tools.js'
+import { buildRelease, findTool, renderNginxConfig, startNginx, systemdEnvironment, until } from '../deploy-tools.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 
 const nginx = findTool('nginx')
@@ -69,23 +66,9 @@ function startLoad (socketPath: string, clients: number, maxRequests: number) {
   }
 }
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const exec = promisify(execFile)
-
-/**
- * The production build, which deploy/systemd runs: the sources through the test runner's
- * TypeScript loader start too slowly for a new instance to come up while the others take the load
- * on a small shared machine. Inside the project like dist/, so it finds migrations/ and vendor/.
- */
+/** The production build, which deploy/systemd runs: its entry point. */
 async function buildServer (t: Parameters<typeof spawnServer>[0]): Promise<string> {
-  await mkdir(path.join(root, '.artifacts'), { recursive: true })
-  const outdir = await mkdtemp(path.join(root, '.artifacts', 'scale-out-'))
-  t.teardown(() => rm(outdir, { recursive: true, force: true }))
-  const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
-  await exec(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', outdir], { cwd: root, env: noCoverage })
-  // Production never migrates at start-up: the deploy step does, once.
-  await exec(process.execPath, [path.join(outdir, 'scripts', 'migrate.js')], { env: { ...noCoverage, DATABASE_URL: database.url } })
-  return outdir
+  return path.join(await buildRelease(t, database.url), 'dist')
 }
 
 /**

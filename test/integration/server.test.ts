@@ -53,6 +53,16 @@ t.test('a port already in use exits non-zero with one line on stderr naming it',
   t.notMatch(server.stderr(), /\n\s+at /, 'no stack trace')
 })
 
+t.test('a metrics port already in use exits non-zero before the public port is listened on', async (t) => {
+  const { port } = await loopbackServer(t)
+  const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(port) })
+  const { code } = await server.exited
+  t.equal(code, 1)
+  t.match(server.stderr(), `METRICS_HOST:METRICS_PORT 127.0.0.1:${port} cannot be listened on`)
+  t.notMatch(server.stderr(), /\n\s+at /, 'no stack trace')
+  t.notMatch(server.stdout(), /Server listening/, 'a load balancer never saw the public port answer')
+})
+
 t.test('an unknown LOG_LEVEL exits non-zero with one line on stderr naming it and the levels', async (t) => {
   const server = await spawnServer(t, { DATABASE_URL: database.url, SECRET_KEY: secretKey, LOG_LEVEL: 'verbose' })
   t.equal((await server.exited).code, 1)
