@@ -3,7 +3,7 @@ import t from 'tap'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
 import { launchChromium } from './chromium.js'
 
-const account = { email: 'ana.coach@example.com', password: 'correct horse battery', full_name: 'Ana Coach' }
+const account = { email: 'ana.coach@example.com', password: 'correct horse battery staple', full_name: 'Ana Coach' }
 
 const database = await startTestDatabase(t)
 const app = await buildApp(t, testEnv(database))
@@ -51,6 +51,6 @@ t.test('Swagger UI: a wrong password leaves the dialog unauthorized and says why
   await oauth2.locator('#oauth_password').fill('not the password')
   await oauth2.locator('button.authorize').click()
   await oauth2.locator('.errors').waitFor()
-  t.match(await oauth2.locator('.errors').innerText(), /Unauthorized/)
+  t.match(await oauth2.locator('.errors').innerText(), /invalid_grant/)
   t.equal(await oauth2.getByRole('button', { name: 'Remove authorization' }).count(), 0)
 })

@@ -76,7 +76,7 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   const account = { email: 'build@example.com', password: 'correct horse battery staple', full_name: 'Build Test' }
   const registered = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account) })
   t.equal(registered.status, 201)
-  const token = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ username: account.email, password: account.password }) })
+  const token = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: account.email, password: account.password }) })
   t.equal(token.status, 200)
   const { access_token: accessToken } = await token.json() as { access_token: string }
   const me = await fetch(`${base}/api/users/me`, { headers: { authorization: `Bearer ${accessToken}` } })

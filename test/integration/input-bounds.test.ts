@@ -57,7 +57,7 @@ const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).jso
 // password is not the one in the examples, so a probe that passes validation changes nothing.
 const account = { email: 'bounds@example.com', password: 'not the example password', full_name: 'Bounds' }
 await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
-const signedIn = await app.inject({ method: 'POST', url: '/api/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ username: account.email, password: account.password }).toString() })
+const signedIn = await app.inject({ method: 'POST', url: '/api/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ grant_type: 'password', username: account.email, password: account.password }).toString() })
 const authorization = `Bearer ${signedIn.json().access_token}`
 const operations = Object.entries(document.paths as Record<string, Record<string, Operation>>)
   .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })))

@@ -35,8 +35,8 @@ t.test('the metrics listener serves requests, refusals, the pool and the probes;
   const account = { email: 'metrics@example.com', password: 'correct horse battery staple', full_name: 'Metrics' }
   t.equal((await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })).statusCode, 201)
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
-  t.equal((await app.inject({ method: 'POST', url: '/api/auth/token', headers: form, payload: `username=${account.email}&password=wrong-password` })).statusCode, 401)
-  const token = (await app.inject({ method: 'POST', url: '/api/auth/token', headers: form, payload: `username=${account.email}&password=${encodeURIComponent(account.password)}` })).json().access_token
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/token', headers: form, payload: `grant_type=password&username=${account.email}&password=wrong-password` })).statusCode, 400)
+  const token = (await app.inject({ method: 'POST', url: '/api/auth/token', headers: form, payload: `grant_type=password&username=${account.email}&password=${encodeURIComponent(account.password)}` })).json().access_token
   proxy.refuse()
   t.equal((await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 503)
 

@@ -21,7 +21,7 @@ async function appBehindProxy (t: Test) {
 
 async function signIn (app: FastifyInstance): Promise<string> {
   await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
-  const token = await app.inject({ method: 'POST', url: '/api/auth/token', payload: new URLSearchParams({ username: account.email, password: account.password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const token = await app.inject({ method: 'POST', url: '/api/auth/token', payload: new URLSearchParams({ grant_type: 'password', username: account.email, password: account.password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
   return token.json().access_token
 }
 
@@ -37,7 +37,7 @@ function databaseRequests (app: FastifyInstance, accessToken: string, newEmail: 
     timed(me()),
     timed(me()),
     timed(app.inject({ method: 'POST', url: '/api/auth/register', payload: { ...account, email: newEmail } })),
-    timed(app.inject({ method: 'POST', url: '/api/auth/token', payload: new URLSearchParams({ username: account.email, password: account.password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } }))
+    timed(app.inject({ method: 'POST', url: '/api/auth/token', payload: new URLSearchParams({ grant_type: 'password', username: account.email, password: account.password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } }))
   ])
 }
 

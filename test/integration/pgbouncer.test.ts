@@ -41,7 +41,7 @@ function signIn (app: FastifyInstance, username: string, password: string) {
     method: 'POST',
     url: '/api/auth/token',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ username, password }).toString()
+    payload: new URLSearchParams({ grant_type: 'password', username, password }).toString()
   })
 }
 
@@ -63,7 +63,7 @@ t.test('npm run migrate through the pooler: two runs at once, the schema applied
 t.test('the whole API through the pooler: register, token, me, health, the sign-in limit', async (t) => {
   const logs = captureLogs()
   const app = await buildApp(t, testEnv({ url: poolerUrl }, production), { logs })
-  const account = { email: 'pooled@example.com', password: 'correct horse battery', full_name: 'Pooled Coach' }
+  const account = { email: 'pooled@example.com', password: 'correct horse battery staple', full_name: 'Pooled Coach' }
 
   t.equal((await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })).statusCode, 201)
   const token = await signIn(app, account.email, account.password)

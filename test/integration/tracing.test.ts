@@ -61,7 +61,7 @@ t.test('the built server continues an incoming trace: a server span with its rou
   const registered = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account) })
   t.equal(registered.status, 201)
   const { id: userId } = await registered.json() as { id: string }
-  const signedIn = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ username: account.email, password: account.password }) })
+  const signedIn = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: account.email, password: account.password }) })
   const tokens = await signedIn.json() as { access_token: string, refresh_token: string }
   t.equal(signedIn.status, 200)
 
@@ -77,7 +77,7 @@ t.test('the built server continues an incoming trace: a server span with its rou
   // Refused bodies: the errors recorded on their spans must not quote what was sent.
   const malformed = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"email":"x@example.com","password":${account.password}}` })
   t.equal(malformed.status, 400)
-  const invalid = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ username: account.email, password: account.password, grant_type: account.password }) })
+  const invalid = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: account.email, password: account.password, grant_type: account.password }) })
   t.equal(invalid.status, 400)
 
   const lookup = (span: ReceivedSpan) => span.kind === CLIENT && span.traceId === traceId && /FROM users WHERE id = \$1/.test(String(span.attributes['db.query.text']))
