@@ -21,7 +21,7 @@ const sessions: FastifyPluginAsyncTypebox = async (fastify) => {
         'A user holds at most SESSIONS_PER_USER sign-ins: signing in again ends the oldest beyond that.',
       security,
       response: {
-        200: Type.Array(SessionSchema, { description: 'The user\'s sign-ins, newest first' }),
+        200: Type.Array(SessionSchema, { description: 'The user\'s sign-ins, newest first', examples: [SessionSchema.examples] }),
         ...errorResponses('/api/users/me/sessions', { ...malformedRequest, ...unauthenticated, ...databaseRefusals })
       }
     }
