@@ -311,7 +311,7 @@ async function signIn (url: string): Promise<string> {
   const credentials = { email: 'bench@example.com', password: 'bench-password-0123', full_name: 'Bench User' }
   const registered = await fetch(url + '/api/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(credentials) })
   if (registered.status !== 201) throw new Error(`registering the bench user answered ${registered.status}: ${await registered.text()}`)
-  const form = new URLSearchParams({ username: credentials.email, password: credentials.password })
+  const form = new URLSearchParams({ grant_type: 'password', username: credentials.email, password: credentials.password })
   const token = await fetch(url + '/api/auth/token', { method: 'POST', body: form })
   if (token.status !== 200) throw new Error(`signing in answered ${token.status}: ${await token.text()}`)
   const { access_token: accessToken } = await token.json() as { access_token: string }

@@ -9,5 +9,11 @@ declare module 'fastify' {
 
 /** Sign-ins and their refresh tokens, once the schema they live in is up to date. */
 export default fp(async function sessions (fastify) {
-  fastify.decorate('sessions', sessionStore(fastify.databaseAvailability.query, { refreshTokenDays: fastify.config.REFRESH_TOKEN_EXPIRE_DAYS }))
+  const { config } = fastify
+  fastify.decorate('sessions', sessionStore(fastify.databaseAvailability.query, {
+    idleDays: config.REFRESH_TOKEN_EXPIRE_DAYS,
+    lifetimeDays: config.SESSION_LIFETIME_DAYS,
+    maxPerUser: config.SESSIONS_PER_USER,
+    graceSeconds: config.REFRESH_GRACE_SECONDS
+  }))
 }, { name: 'sessions', dependencies: ['config', 'database', 'database-availability', 'migrations'] })

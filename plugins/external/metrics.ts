@@ -24,12 +24,15 @@ export default fp(async function metrics (fastify) {
   })
   fastify.addHook('onClose', async () => listener?.close())
 
+  const TOKEN_ROUTE = '/api/auth/token'
   // Callback hooks: they run on every request, and an async one costs a promise each time.
   fastify.addHook('onResponse', function observeRequest (request, reply, done) {
     const route = request.is404 ? UNMATCHED_ROUTE : request.routeOptions.url ?? UNMATCHED_ROUTE
     const status = String(reply.statusCode)
     metrics.requestDuration.observe({ method: request.method, route, status_code: status }, reply.elapsedTime / 1000)
-    if ((reply.statusCode === 401 || reply.statusCode === 429) && route.startsWith('/api/auth/')) {
+    // The token endpoint refuses wrong credentials with RFC 6749's 400 invalid_grant.
+    const refused = reply.statusCode === 401 || reply.statusCode === 429 || (reply.statusCode === 400 && route === TOKEN_ROUTE)
+    if (refused && route.startsWith('/api/auth/')) {
       metrics.authRefusals.inc({ route, status_code: status })
     }
     done()

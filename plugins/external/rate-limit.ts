@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { clientKey } from '../../src/http/client-key.js'
+import { clientKey, clientNetworkKey } from '../../src/http/client-key.js'
 import { httpError } from '../../src/http/http-error.js'
 import { isConnectionFailure } from '../../src/database/availability.js'
 import type { Query } from '../../src/database/availability.js'
-import { deleteExpiredCounts, rateLimitCounts } from '../../src/rate-limits/counts.js'
+import { countKey, deleteExpiredCounts, rateLimitCounts, type RateLimitCounts } from '../../src/rate-limits/counts.js'
 import { rateLimitStore } from '../../src/rate-limits/store.js'
 
 /** How often each instance deletes the counts whose window has ended. */
@@ -19,6 +18,8 @@ export interface PerClientLimitOptions {
   perMinute: number
   /** What else the count is per, besides the client (a username, say). */
   per?: (request: FastifyRequest) => string
+  /** What the client is: its address (IPv6 by /64) by default. Undefined: the limit does not apply. */
+  client?: (request: FastifyRequest) => string | undefined
   /** The 429's detail, which goes on with "; retry in N s". */
   refusal: string
 }
@@ -35,8 +36,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** A new limit of `perMinute` requests per client (and per `per`), with its own counts. */
     perClientLimit: (options: PerClientLimitOptions) => PerClientLimit
-    /** preHandler for the routes that hash or verify a password: PASSWORD_CHECKS_PER_MINUTE per client IP. */
+    /**
+     * preHandler for the routes that hash or verify a password: PASSWORD_CHECKS_PER_MINUTE per client
+     * IP (IPv6 by /64), and four times that per IPv6 /48.
+     */
     limitPasswordChecks: preHandlerAsyncHookHandler
+    /** The counts in the shared table, for limits that count something other than requests. */
+    rateLimitCounts: RateLimitCounts
     /** Deletes the counts whose window has ended (run every minute); the number deleted. */
     deleteExpiredRateLimits: () => Promise<number>
   }
@@ -57,7 +63,9 @@ declare module 'fastify' {
  */
 export default fp(async function rateLimits (fastify) {
   const { pg, databaseAvailability, log } = fastify
-  await fastify.register(rateLimit, { global: false, store: rateLimitStore(rateLimitCounts(databaseAvailability.query)) })
+  const counts = rateLimitCounts(databaseAvailability.query)
+  await fastify.register(rateLimit, { global: false, store: rateLimitStore(counts) })
+  fastify.decorate('rateLimitCounts', counts)
 
   const unguarded: Query = (text, values) => pg.pool.query(text, values)
   let sweeping: Promise<number> | undefined
@@ -89,13 +97,14 @@ export default fp(async function rateLimits (fastify) {
       'list it in TRUST_PROXY, or every client behind it shares one count of sign-ins and registrations')
   }
 
-  fastify.decorate('perClientLimit', ({ name, perMinute, per, refusal }: PerClientLimitOptions): PerClientLimit => {
+  fastify.decorate('perClientLimit', ({ name, perMinute, per, client = clientKey, refusal }: PerClientLimitOptions): PerClientLimit => {
     const counter = fastify.createRateLimit({
       max: perMinute,
       timeWindow: 60_000,
-      keyGenerator: (request) => `${name} ${digest(per === undefined ? clientKey(request) : `${clientKey(request)}\0${per(request)}`)}`
+      keyGenerator: (request) => countKey(name, client(request) ?? '', ...(per === undefined ? [] : [per(request)]))
     })
     const refuse = async (request: FastifyRequest, reply: FastifyReply, increment: boolean) => {
+      if (client(request) === undefined) return
       warnOfUntrustedProxy(request)
       const counted = await counter(request, { increment })
       if (counted.isAllowed || (increment ? !counted.isExceeded : counted.remaining > 0)) return
@@ -108,18 +117,20 @@ export default fp(async function rateLimits (fastify) {
     }
   })
 
-  fastify.decorate('limitPasswordChecks', fastify.perClientLimit({
+  const perAddress = fastify.perClientLimit({
     name: 'password-checks',
     perMinute: fastify.config.PASSWORD_CHECKS_PER_MINUTE,
     refusal: 'Too many sign-ins and registrations from this address'
-  }).count)
+  })
+  // A client holding a whole IPv6 /48 could take a new /64 for each request.
+  const perNetwork = fastify.perClientLimit({
+    name: 'password-checks-48',
+    perMinute: fastify.config.PASSWORD_CHECKS_PER_MINUTE * 4,
+    client: clientNetworkKey,
+    refusal: 'Too many sign-ins and registrations from this network'
+  })
+  fastify.decorate('limitPasswordChecks', async function limitPasswordChecks (request, reply) {
+    await perNetwork.count.call(this, request, reply)
+    await perAddress.count.call(this, request, reply)
+  })
 }, { name: 'rate-limit', dependencies: ['config', 'database', 'database-availability', 'migrations'] })
-
-/**
- * The table keeps a digest of the client and username, not the values: every key has one size, and
- * a password typed into the username field is not stored as typed. A digest of an address can still
- * be found by trying every address; the rows last a minute.
- */
-function digest (value: string): string {
-  return createHash('sha256').update(value).digest('base64url')
-}

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-policy.js'
 
 /** A user as every route returns it; the password hash is not part of it. */
 export const UserSchema = Type.Object({
@@ -24,13 +25,17 @@ export type User = Static<typeof UserSchema>
 /** A registration: what a new account is made from. */
 export const NewUserSchema = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254 }),
-  password: Type.String({ minLength: 8, maxLength: 128, description: '8 to 128 characters' }),
+  password: Type.String({
+    maxLength: 1024,
+    description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters (Unicode NFKC), any characters, no rules on their kinds; ` +
+      'not one of the common or breached passwords attackers try first, and not containing the name part of the email'
+  }),
   // Not blank, and no NUL character (PostgreSQL text cannot hold one). Each part is checked once, in
   // linear time: Ajv runs the pattern even on a value maxLength has refused, up to the body limit.
   full_name: Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=[^\\u0000]*$)\\s*\\S' })
 }, {
   additionalProperties: false,
-  examples: [{ email: 'ana.coach@example.com', password: 'correct horse battery', full_name: 'Ana Coach' }]
+  examples: [{ email: 'ana.coach@example.com', password: 'correct horse battery staple', full_name: 'Ana Coach' }]
 })
 
 export type NewUser = Static<typeof NewUserSchema>

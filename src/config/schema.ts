@@ -98,9 +98,16 @@ export const configSchema = Type.Object({
   SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
   ALGORITHM: oneOf(['HS256', 'HS384', 'HS512'], { default: 'HS256' }),
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 30, minimum: 1 }),
-  REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 30, minimum: 1, description: 'how long a refresh token is valid; each refresh issues a new one' }),
+  JWT_ISSUER: Type.String({ default: 'spinta-backend', minLength: 1, description: 'the `iss` of access tokens; tokens naming another issuer are refused' }),
+  JWT_AUDIENCE: Type.String({ default: 'spinta-api', minLength: 1, description: 'the `aud` of access tokens; tokens for another audience are refused' }),
+  REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 14, minimum: 1, description: 'the idle timeout: a sign-in not refreshed for this long ends' }),
+  SESSION_LIFETIME_DAYS: Type.Integer({ default: 30, minimum: 1, description: 'how long a sign-in lasts at most, however often it is refreshed' }),
+  SESSIONS_PER_USER: Type.Integer({ default: 10, minimum: 1, description: 'sign-ins one user may hold; a new one ends the oldest beyond it' }),
+  REFRESH_GRACE_SECONDS: Type.Integer({ default: 10, minimum: 0, maximum: 300, description: 'how long a refresh token may be presented again after use (a lost answer) before that counts as reuse' }),
   LOGIN_ATTEMPTS_PER_MINUTE: Type.Integer({ default: 5, minimum: 1, description: 'sign-in attempts per client IP and username' }),
-  PASSWORD_CHECKS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, description: 'sign-ins, refreshes, password changes and registrations per client IP, whatever the username' }),
+  ACCOUNT_LOGIN_ATTEMPTS_PER_HOUR: Type.Integer({ default: 20, minimum: 1, description: 'sign-in attempts per account from clients that have not signed in to it before, whatever their address' }),
+  PASSWORD_CHECKS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, description: 'sign-ins, password changes and registrations per client IP, whatever the username' }),
+  REFRESHES_PER_MINUTE: Type.Integer({ default: 60, minimum: 1, description: 'refreshes per client IP' }),
   DATABASE_URL: Type.Optional(Type.String({ postgresUrl: true })),
   DATABASE_POOL_MAX: Type.Integer({ default: 15, minimum: 1, description: 'largest number of pooled connections per instance' }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1, description: 'longest wait for a new connection or a free pool slot; past it the request gets 503' }),
@@ -133,6 +140,11 @@ export function describeConfigErrors (errors: ErrorObject[]): string {
 /** What a process reads the config for: `migrate` (`npm run migrate`) signs no tokens and answers no browsers. */
 export type ConfigPurpose = 'serve' | 'migrate'
 
+/** RFC 7518 §3.2: an HMAC key at least as long as the hash's output. */
+export function secretKeyBytes (algorithm: Config['ALGORITHM']): number {
+  return Number(algorithm.slice(2)) / 8
+}
+
 /** What `NODE_ENV=production` refuses to start with; each line names its variable. */
 export function productionProblems (config: Config, purpose: ConfigPurpose = 'serve'): string[] {
   if (config.NODE_ENV !== 'production') return []
@@ -143,8 +155,9 @@ export function productionProblems (config: Config, purpose: ConfigPurpose = 'se
     problems.push('SECRET_KEY is required when NODE_ENV=production')
   } else if (config.SECRET_KEY === SECRET_KEY_PLACEHOLDER) {
     problems.push('SECRET_KEY must not be the placeholder from .env.example when NODE_ENV=production')
-  } else if (config.SECRET_KEY.length < 32) {
-    problems.push('SECRET_KEY must be at least 32 characters when NODE_ENV=production')
+  } else if (Buffer.byteLength(config.SECRET_KEY) < secretKeyBytes(config.ALGORITHM)) {
+    const bytes = secretKeyBytes(config.ALGORITHM)
+    problems.push(`SECRET_KEY must be at least ${bytes} bytes for ${config.ALGORITHM} when NODE_ENV=production (RFC 7518 §3.2: as long as the hash); \`openssl rand -base64 ${bytes}\` makes one`)
   }
   if (config.CORS_ORIGINS.includes('*')) {
     problems.push('CORS_ORIGINS must not contain * when NODE_ENV=production: credentials are allowed')

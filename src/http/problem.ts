@@ -33,7 +33,7 @@ export const ProblemSchema = Type.Object({
     requestId: '5f0c3c8e-6a0e-4d44-9a55-2f4b1c0a9d1e',
     errors: [
       { path: '/body/email', message: 'must match format "email"' },
-      { path: '/body/password', message: 'must NOT have fewer than 8 characters' }
+      { path: '/body/full_name', message: 'must NOT have fewer than 1 characters' }
     ]
   }]
 })

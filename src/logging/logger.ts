@@ -10,7 +10,23 @@ const logLevels = [...Object.keys(pino.levels.values), 'silent']
  */
 export const logLevelProblem = logLevels.includes(logLevel) ? undefined : `LOG_LEVEL must be one of ${logLevels.join(', ')}`
 
-/** pino options for the server: secrets are censored at the top of a logged object or one level down. */
+/**
+ * Fields that hold a secret wherever they appear in a logged object (a request body, say): every
+ * password and token field of the API, by name.
+ */
+export const SECRET_FIELDS = [
+  'password',
+  'current_password',
+  'new_password',
+  'refresh_token',
+  'access_token',
+  'token',
+  'id_token',
+  'client_secret',
+  'reset_token'
+]
+
+/** pino options for the server: secrets are censored at the top of a logged object or up to two levels down. */
 export const loggerOptions = {
   // Start-up refuses a bad LOG_LEVEL; 'info' keeps this module importable meanwhile.
   level: logLevelProblem === undefined ? logLevel : 'info',
@@ -23,8 +39,7 @@ export const loggerOptions = {
       'headers.cookie',
       '*.headers.authorization',
       '*.headers.cookie',
-      'password',
-      '*.password',
+      ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
       'DATABASE_URL',
       '*.DATABASE_URL',
       'SECRET_KEY',

@@ -62,7 +62,7 @@ export function createMetrics (pool: Pool): Metrics {
     }),
     authRefusals: new Counter({
       name: 'auth_refusals_total',
-      help: 'Sign-in and registration attempts refused, by route and status code (401 wrong credentials, 429 over a limit)',
+      help: 'Sign-in and registration attempts refused, by route and status code (400 at the token endpoint: an OAuth error such as wrong credentials; 429 over a limit)',
       labelNames: ['route', 'status_code'],
       registers
     }),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Query } from '../database/availability.js'
 
 /** A key's count in its current window, and the milliseconds until that window ends. */
@@ -11,10 +12,21 @@ export interface RateLimitCounts {
   increment: (key: string, windowMs: number) => Promise<Count>
   /** `key`'s count without changing it: 0 when no window is open. */
   read: (key: string) => Promise<Count>
+  /** Whether any of `keys` has a window open. */
+  anyOpen: (keys: string[]) => Promise<boolean>
+}
+
+/**
+ * A limit's key in the shared table: its name, then a digest of what it counts per. The table keeps
+ * a digest, not the values: every key has one size, and a password typed into the username field is
+ * not stored as typed. A digest of an address can still be found by trying every address.
+ */
+export function countKey (name: string, ...parts: string[]): string {
+  return `${name} ${createHash('sha256').update(parts.join('\0')).digest('base64url')}`
 }
 
 /** The time left in a window, by the database's clock, so instances whose clocks differ agree. */
-const ttl = 'greatest(0, ceil(extract(epoch FROM expires_at - now()) * 1000))::integer AS ttl'
+const ttl = 'greatest(0, ceil(extract(epoch FROM expires_at - now()) * 1000))::double precision AS ttl'
 
 /**
  * Counts in the `rate_limits` table, shared by every instance on the database. One statement per
@@ -26,7 +38,7 @@ export function rateLimitCounts (query: Query): RateLimitCounts {
     async increment (key, windowMs) {
       const { rows: [row] } = await query<Count>(
         `INSERT INTO rate_limits AS counted (key, count, expires_at)
-         VALUES ($1, 1, now() + $2 * interval '1 millisecond')
+         VALUES ($1, 1, now() + $2::double precision * interval '1 millisecond')
          ON CONFLICT (key) DO UPDATE SET
            count = CASE WHEN counted.expires_at <= now() THEN 1 ELSE counted.count + 1 END,
            expires_at = CASE WHEN counted.expires_at <= now() THEN excluded.expires_at ELSE counted.expires_at END
@@ -41,6 +53,10 @@ export function rateLimitCounts (query: Query): RateLimitCounts {
         [key]
       )
       return row ?? { current: 0, ttl: 0 }
+    },
+    async anyOpen (keys) {
+      const { rows } = await query('SELECT 1 FROM rate_limits WHERE key = ANY($1) AND expires_at > now() LIMIT 1', [keys])
+      return rows.length > 0
     }
   }
 }

@@ -52,6 +52,6 @@ t.test('Swagger UI: a wrong password leaves the dialog unauthorized and says why
   await oauth2.locator('#oauth_password').fill('not the password')
   await oauth2.locator('button.authorize').click()
   await oauth2.locator('.errors').waitFor()
-  t.match(await oauth2.locator('.errors').innerText(), /Unauthorized/)
+  t.match(await oauth2.locator('.errors').innerText(), /invalid_grant/)
   t.equal(await oauth2.getByRole('button', { name: 'Remove authorization' }).count(), 0)
 })

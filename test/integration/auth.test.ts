@@ -38,11 +38,12 @@ t.test('register, sign in and read yourself back: the whole flow', async (t) => 
   const token = await signIn(app, account.email, account.password)
   t.equal(token.statusCode, 200, 'the email matches in any letter case')
   t.equal(token.headers['cache-control'], 'no-store')
+  t.equal(token.headers.pragma, 'no-cache')
   const { access_token: accessToken, refresh_token: refreshToken, ...rest } = token.json()
-  t.same(rest, { token_type: 'bearer', expires_in: 1800, refresh_token_expires_in: 30 * 24 * 3600 })
-  t.equal(decodePart(accessToken, 0).alg, 'HS256')
+  t.same(rest, { token_type: 'bearer', expires_in: 1800, refresh_token_expires_in: 14 * 24 * 3600 })
+  t.same(decodePart(accessToken, 0), { alg: 'HS256', typ: 'at+jwt' }, 'an RFC 9068 access token')
   const claims = decodePart(accessToken, 1)
-  t.equal(claims.sub, user.id)
+  t.match(claims, { sub: user.id, sid: /^[0-9a-f-]{36}$/, ver: 0, gen: 0, iss: 'spinta-backend', aud: 'spinta-api', jti: String })
   t.equal(claims.exp - claims.iat, 30 * 60, 'ACCESS_TOKEN_EXPIRE_MINUTES defaults to 30')
 
   const current = await me(app, `Bearer ${accessToken}`)
@@ -67,10 +68,6 @@ t.test('registration refuses a taken email in any case, an invalid email and a s
   t.equal(invalidEmail.statusCode, 400)
   t.match(invalidEmail.json().errors, [{ path: '/body/email' }])
 
-  const shortPassword = await register(app, { ...newAccount(), password: 'seven77' })
-  t.equal(shortPassword.statusCode, 400)
-  t.match(shortPassword.json().errors, [{ path: '/body/password' }])
-
   const blankName = await register(app, { ...newAccount(), full_name: '   ' })
   t.equal(blankName.statusCode, 400)
 
@@ -81,9 +78,7 @@ t.test('registration refuses a taken email in any case, an invalid email and a s
   }
   const nulUsername = await signIn(app, 'ana\u0000@example.com', testPassword)
   t.equal(nulUsername.statusCode, 400)
-  t.match(nulUsername.json().errors, [{ path: '/body/username' }])
-
-  t.equal((await register(app, { ...newAccount(), password: '8 chars!' })).statusCode, 201, 'eight characters are enough')
+  t.same(nulUsername.json(), { error: 'invalid_request', error_description: 'username is invalid' })
 })
 
 // Every schema keyword runs on every value (allErrors), its pattern after maxLength has failed too, so a
@@ -99,7 +94,7 @@ t.test('a body as large as BODY_LIMIT_BYTES allows, with values built to make a 
   }
   const username = await signIn(app, `${long}\u0000`, testPassword)
   t.equal(username.statusCode, 400)
-  t.match(username.json().errors, [{ path: '/body/username' }])
+  t.same(username.json(), { error: 'invalid_request', error_description: 'username is invalid' })
 })
 
 t.test('passwords are stored as argon2id hashes with the parameters the unknown-email check uses', async (t) => {
@@ -112,7 +107,7 @@ t.test('passwords are stored as argon2id hashes with the parameters the unknown-
   t.same(parameters(unknownUserHash), ['argon2id', 'v=19', 'm=19456,t=2,p=1'])
 })
 
-t.test('wrong credentials get the same 401 with WWW-Authenticate: Bearer, known email or not', async (t) => {
+t.test('wrong credentials get the same 400 invalid_grant (RFC 6749 §5.2), known email or not', async (t) => {
   const app = await buildApp(t, env())
   const account = newAccount()
   await register(app, account)
@@ -120,12 +115,13 @@ t.test('wrong credentials get the same 401 with WWW-Authenticate: Bearer, known 
   const wrongPassword = await signIn(app, account.email, 'not the password')
   const unknownEmail = await signIn(app, 'nobody@example.com', account.password)
   for (const response of [wrongPassword, unknownEmail]) {
-    t.equal(response.statusCode, 401)
-    t.equal(response.headers['www-authenticate'], 'Bearer')
-    t.equal(response.json().detail, 'Incorrect email or password')
+    t.equal(response.statusCode, 400)
+    t.match(response.headers['content-type'], /^application\/json/)
+    t.same(response.json(), { error: 'invalid_grant', error_description: 'Incorrect email or password' })
+    t.equal(response.headers['cache-control'], 'no-store')
+    t.equal(response.headers.pragma, 'no-cache')
   }
-  t.equal(wrongPassword.body.replace(/"requestId":"[^"]*"/, ''), unknownEmail.body.replace(/"requestId":"[^"]*"/, ''),
-    'the answers cannot tell a known email from an unknown one')
+  t.equal(wrongPassword.body, unknownEmail.body, 'the answers cannot tell a known email from an unknown one')
 
   const missingPassword = await app.inject({
     method: 'POST',
@@ -142,7 +138,7 @@ t.test('repeated sign-in attempts are limited per client IP and username', async
   await register(app, account)
 
   for (let attempt = 1; attempt <= 3; attempt++) {
-    t.equal((await signIn(app, account.email, `guess ${attempt}`)).statusCode, 401, `attempt ${attempt} is answered`)
+    t.equal((await signIn(app, account.email, `guess ${attempt}`)).statusCode, 400, `attempt ${attempt} is answered`)
   }
   const limited = await signIn(app, account.email.toUpperCase(), account.password)
   t.equal(limited.statusCode, 429, 'the fourth attempt is refused, even with the right password and another letter case')
@@ -150,30 +146,30 @@ t.test('repeated sign-in attempts are limited per client IP and username', async
   t.equal(limited.json().status, 429)
 
   t.equal((await signIn(app, account.email, account.password, { remoteAddress: '192.0.2.7' })).statusCode, 200, 'another client is not limited')
-  t.equal((await signIn(app, 'someone.else@example.com', 'guess')).statusCode, 401, 'another username is not limited')
+  t.equal((await signIn(app, 'someone.else@example.com', 'guess')).statusCode, 400, 'another username is not limited')
 })
 
 t.test('sign-ins and registrations from one client IP share PASSWORD_CHECKS_PER_MINUTE, whatever the usernames', async (t) => {
   const app = await buildApp(t, env({ PASSWORD_CHECKS_PER_MINUTE: '3' }))
   t.equal((await register(app, newAccount())).statusCode, 201)
   t.equal((await register(app, { ...newAccount(), email: 'not-an-email' })).statusCode, 400, 'an invalid body costs no hash')
-  for (const attempt of [1, 2]) t.equal((await signIn(app, newAccount().email, 'guess')).statusCode, 401, `username ${attempt}`)
+  for (const attempt of [1, 2]) t.equal((await signIn(app, newAccount().email, 'guess')).statusCode, 400, `username ${attempt}`)
 
   const limited = await signIn(app, newAccount().email, 'guess')
   t.equal(limited.statusCode, 429, 'a new username is refused once the address has used its budget')
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After says when to come back')
   t.match(limited.json(), { status: 429, detail: /^Too many sign-ins and registrations from this address; retry in \d+ s$/ })
   t.equal((await register(app, newAccount())).statusCode, 429, 'registration shares the budget')
-  t.equal((await signIn(app, newAccount().email, 'guess', { remoteAddress: '192.0.2.7' })).statusCode, 401, 'another client is not limited')
+  t.equal((await signIn(app, newAccount().email, 'guess', { remoteAddress: '192.0.2.7' })).statusCode, 400, 'another client is not limited')
 })
 
 t.test('attempts the per-username limit refuses do not spend the address\'s PASSWORD_CHECKS_PER_MINUTE', async (t) => {
   const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2', PASSWORD_CHECKS_PER_MINUTE: '4' }))
   const guessed = newAccount().email
-  for (const attempt of [1, 2]) t.equal((await signIn(app, guessed, 'guess')).statusCode, 401, `attempt ${attempt}`)
+  for (const attempt of [1, 2]) t.equal((await signIn(app, guessed, 'guess')).statusCode, 400, `attempt ${attempt}`)
   for (const attempt of [3, 4, 5]) t.equal((await signIn(app, guessed, 'guess')).statusCode, 429, `attempt ${attempt} is refused`)
   for (const other of [1, 2]) {
-    t.equal((await signIn(app, newAccount().email, 'guess')).statusCode, 401, `the refusals hashed nothing, so other username ${other} is checked`)
+    t.equal((await signIn(app, newAccount().email, 'guess')).statusCode, 400, `the refusals hashed nothing, so other username ${other} is checked`)
   }
   t.equal((await signIn(app, newAccount().email, 'guess')).statusCode, 429, 'the fifth checked password is refused')
 })
@@ -183,7 +179,7 @@ t.test('requests PASSWORD_CHECKS_PER_MINUTE refuses add no counts, and leave an 
   const countRows = async () => Number((await admin.query('SELECT count(*) FROM rate_limits')).rows[0].count)
   const victim = newAccount().email
   const attacker = '127.0.0.1'
-  for (const attempt of [1, 2]) t.equal((await signIn(app, victim, `guess ${attempt}`, { remoteAddress: attacker })).statusCode, 401, `guess ${attempt}`)
+  for (const attempt of [1, 2]) t.equal((await signIn(app, victim, `guess ${attempt}`, { remoteAddress: attacker })).statusCode, 400, `guess ${attempt}`)
   const before = await countRows()
   // From a second address whose budget is soon spent, a new username each time.
   const flooder = '192.0.2.66'
@@ -192,7 +188,8 @@ t.test('requests PASSWORD_CHECKS_PER_MINUTE refuses add no counts, and leave an 
     if ((await signIn(app, `flood${index}@example.com`, 'guess', { remoteAddress: flooder })).statusCode === 429) refused++
   }
   t.equal(refused, 47, 'all but the flooder\'s first three are refused, unhashed')
-  t.equal(await countRows(), before + 4, 'one count for the flooder\'s address and one for each username it got checked')
+  t.equal(await countRows(), before + 1 + 2 * 3,
+    'one count for the flooder\'s address, and for each username it got checked one per address and one for the account')
   const third = await signIn(app, victim, 'guess 3', { remoteAddress: attacker })
   t.equal(third.statusCode, 429, 'the third guess at the account is still refused')
   t.match(third.json().detail, /^Too many sign-in attempts for this account/, 'by the account\'s limit')
@@ -219,7 +216,7 @@ t.test('both sign-in limits refuse alike: 429, Retry-After, a problem saying whi
  */
 async function signInThrough (app: FastifyInstance, localAddress: string, forwardedFor: string, username: string): Promise<number> {
   const { port } = app.server.address() as { port: number }
-  const body = new URLSearchParams({ username, password: 'a wrong guess' }).toString()
+  const body = new URLSearchParams({ grant_type: 'password', username, password: 'a wrong guess' }).toString()
   return new Promise((resolve, reject) => {
     const request = http.request({
       host: '127.0.0.1',
@@ -244,10 +241,10 @@ t.test('behind a proxy that TRUST_PROXY lists, sign-in attempts are limited per 
   const { email } = newAccount()
   const proxy = '127.0.0.1'
 
-  t.equal(await signInThrough(app, proxy, '203.0.113.7', email), 401)
-  t.equal(await signInThrough(app, proxy, '203.0.113.7', email), 401)
+  t.equal(await signInThrough(app, proxy, '203.0.113.7', email), 400)
+  t.equal(await signInThrough(app, proxy, '203.0.113.7', email), 400)
   t.equal(await signInThrough(app, proxy, '203.0.113.7', email), 429, 'the client behind the proxy is limited')
-  t.equal(await signInThrough(app, proxy, '203.0.113.8', email), 401, 'another client behind the same proxy is not')
+  t.equal(await signInThrough(app, proxy, '203.0.113.8', email), 400, 'another client behind the same proxy is not')
   t.equal(await signInThrough(app, proxy, '198.51.100.9, 203.0.113.7', email), 429,
     'an X-Forwarded-For the client sent itself, which the proxy appends to, does not escape the limit')
 })
@@ -257,12 +254,12 @@ t.test('a listed proxy that forwards the client\'s port too (ip:port) still limi
   await app.listen({ host: '127.0.0.1', port: 0 })
   for (const client of ['203.0.113.7', '[2001:db8::7]']) {
     const { email } = newAccount()
-    t.equal(await signInThrough(app, '127.0.0.1', `${client}:51001`, email), 401, client)
-    t.equal(await signInThrough(app, '127.0.0.1', `${client}:51002`, email), 401, client)
+    t.equal(await signInThrough(app, '127.0.0.1', `${client}:51001`, email), 400, client)
+    t.equal(await signInThrough(app, '127.0.0.1', `${client}:51002`, email), 400, client)
     t.equal(await signInThrough(app, '127.0.0.1', `${client}:51003`, email), 429, `${client}: a new source port does not escape the limit`)
   }
   const { email } = newAccount()
-  t.equal(await signInThrough(app, '127.0.0.1', '203.0.113.8:51001', email), 401, 'another client is not limited')
+  t.equal(await signInThrough(app, '127.0.0.1', '203.0.113.8:51001', email), 400, 'another client is not limited')
 })
 
 t.test('X-Forwarded-For is ignored without TRUST_PROXY, and from a peer TRUST_PROXY does not list', async (t) => {
@@ -274,8 +271,8 @@ t.test('X-Forwarded-For is ignored without TRUST_PROXY, and from a peer TRUST_PR
     const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2', ...overrides }))
     await app.listen({ host: '127.0.0.1', port: 0 })
     const { email } = newAccount()
-    t.equal(await signInThrough(app, peer, '203.0.113.7', email), 401, name)
-    t.equal(await signInThrough(app, peer, '203.0.113.8', email), 401, name)
+    t.equal(await signInThrough(app, peer, '203.0.113.7', email), 400, name)
+    t.equal(await signInThrough(app, peer, '203.0.113.8', email), 400, name)
     t.equal(await signInThrough(app, peer, '203.0.113.9', email), 429, `${name}: a new X-Forwarded-For on each attempt does not escape the limit`)
   }
 })
@@ -338,8 +335,8 @@ t.test('a deactivated account can neither sign in nor use a token it already has
   const token = (await signIn(app, account.email, account.password)).json().access_token
   await app.pg.query('UPDATE users SET is_active = false WHERE id = $1', [user.id])
 
-  t.equal((await signIn(app, account.email, account.password)).statusCode, 403)
-  t.equal((await signIn(app, account.email, 'wrong password')).statusCode, 401, 'a wrong password still gets 401')
+  t.match((await signIn(app, account.email, account.password)).json(), { error: 'invalid_grant', error_description: 'This account is deactivated' })
+  t.equal((await signIn(app, account.email, 'wrong password')).json().error_description, 'Incorrect email or password', 'a wrong password is told as such')
   const current = await me(app, `Bearer ${token}`)
   t.equal(current.statusCode, 403)
   t.equal(current.json().detail, 'This account is deactivated')
@@ -354,7 +351,7 @@ t.test('the lookup of a signed-in request is prepared once per connection, unles
     const token = (await signIn(app, account.email, account.password)).json().access_token
     for (let request = 0; request < 3; request++) t.equal((await me(app, `Bearer ${token}`)).json().email, account.email)
     const { rows } = await app.pg.query<{ name: string }>('SELECT name FROM pg_prepared_statements')
-    t.same(rows.map(({ name }) => name), prepared ? ['users.find-versioned-by-id'] : [], `DATABASE_PREPARED_STATEMENTS=${prepared}`)
+    t.same(rows.map(({ name }) => name), prepared ? ['users.find-by-session'] : [], `DATABASE_PREPARED_STATEMENTS=${prepared}`)
     await app.close()
   }
 })

@@ -34,7 +34,7 @@ t.test('the metrics listener serves requests, refusals, the pool and the probes;
   await app.inject({ method: 'GET', url: '/no/such/path-2?x=1' })
   await app.inject({ method: 'GET', url: '/api/health/ready' })
   const session = await signedIn(app, newAccount('metrics'))
-  t.equal((await signIn(app, session.email, 'wrong-password')).statusCode, 401)
+  t.equal((await signIn(app, session.email, 'wrong-password')).statusCode, 400)
   const token = session.access_token
   proxy.refuse()
   t.equal((await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 503)
@@ -52,7 +52,7 @@ t.test('the metrics listener serves requests, refusals, the pool and the probes;
   t.equal(valueOf(samples, 'http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' }), 2, 'unknown URLs share one series')
   t.notMatch(text, /no\/such/, 'no URL a client sent becomes a label')
   t.equal(valueOf(samples, 'http_request_duration_seconds_count', { method: 'POST', route: '/api/auth/register', status_code: '201' }), 1)
-  t.equal(valueOf(samples, 'auth_refusals_total', { route: '/api/auth/token', status_code: '401' }), 1)
+  t.equal(valueOf(samples, 'auth_refusals_total', { route: '/api/auth/token', status_code: '400' }), 1)
   t.equal(valueOf(samples, 'http_refusals_total', { reason: 'database_unavailable' }), 1)
   t.equal(valueOf(samples, 'readiness_probe_total', { outcome: 'pass' }), 1)
   t.equal(valueOf(samples, 'database_probe_duration_seconds_count', { ok: 'true' }), 1)

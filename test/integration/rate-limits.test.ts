@@ -20,7 +20,7 @@ t.test('two instances share the sign-in limit: five attempts spread across both,
   const [a, b] = [await instance(t), await instance(t)]
   const email = newEmail()
   for (const [attempt, app] of [a, b, a, b, a].entries()) {
-    t.equal((await signIn(app, email, wrongPassword)).statusCode, 401, `attempt ${attempt + 1}, at instance ${app === a ? 'a' : 'b'}`)
+    t.equal((await signIn(app, email, wrongPassword)).statusCode, 400, `attempt ${attempt + 1}, at instance ${app === a ? 'a' : 'b'}`)
   }
   for (const app of [a, b]) {
     const refused = await signIn(app, email, wrongPassword)
@@ -34,7 +34,7 @@ t.test('concurrent attempts arriving at both instances are each counted once', a
   const [a, b] = [await instance(t), await instance(t)]
   const email = newEmail()
   const statuses = await Promise.all(Array.from({ length: 12 }, (_, index) => signIn(index % 2 === 0 ? a : b, email, wrongPassword).then((response) => response.statusCode)))
-  t.equal(statuses.filter((status) => status === 401).length, 5, 'exactly LOGIN_ATTEMPTS_PER_MINUTE attempts were checked')
+  t.equal(statuses.filter((status) => status === 400).length, 5, 'exactly LOGIN_ATTEMPTS_PER_MINUTE attempts were checked')
   t.equal(statuses.filter((status) => status === 429).length, 7, 'every other one was refused')
 })
 
@@ -50,7 +50,7 @@ t.test('counts survive the instances: a new one refuses, and a window that ended
 
   // The window's end, brought forward rather than waited for.
   await admin.query("UPDATE rate_limits SET expires_at = now() - interval '1 second'")
-  t.equal((await signIn(restarted, email, wrongPassword)).statusCode, 401, 'after the window, the next attempt is checked')
+  t.equal((await signIn(restarted, email, wrongPassword)).statusCode, 400, 'after the window, the next attempt is checked')
   const { rows } = await admin.query("SELECT count FROM rate_limits WHERE key LIKE 'sign-in %' AND expires_at > now()")
   t.same(rows, [{ count: 1 }], 'and counted as the first of a new window')
 })

@@ -222,9 +222,9 @@ t.test('three instances behind nginx (deploy/nginx) refuse the sixth wrong sign-
 
   const statuses: number[] = []
   for (let attempt = 1; attempt <= 6; attempt++) {
-    statuses.push(await postForm(socketPath, '/api/auth/token', { username: account.email, password: `wrong password ${attempt}` }))
+    statuses.push(await postForm(socketPath, '/api/auth/token', { grant_type: 'password', username: account.email, password: `wrong password ${attempt}` }))
   }
-  t.same(statuses, [401, 401, 401, 401, 401, 429], 'five wrong passwords answered, the sixth refused')
+  t.same(statuses, [400, 400, 400, 400, 400, 429], 'five wrong passwords answered, the sixth refused')
 
   // The access log is written in batches: every line is out once the instances have exited.
   for (const { server } of instances) {

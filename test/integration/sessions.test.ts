@@ -37,13 +37,13 @@ t.test('sign-in returns a refresh token; a refresh returns a new pair, and the n
   const signedIn = await signIn(app, account.email, account.password)
   t.equal(signedIn.statusCode, 200)
   const first = signedIn.json()
-  t.match(first, { token_type: 'bearer', expires_in: 1800, refresh_token: /^[\w-]{43}$/, refresh_token_expires_in: 30 * 24 * 3600 })
+  t.match(first, { token_type: 'bearer', expires_in: 1800, refresh_token: /^[\w-]{43}$/, refresh_token_expires_in: 14 * 24 * 3600 })
 
   const refreshed = await refresh(app, first.refresh_token)
   t.equal(refreshed.statusCode, 200)
   t.equal(refreshed.headers['cache-control'], 'no-store')
   const second = refreshed.json()
-  t.match(second, { token_type: 'bearer', expires_in: 1800, refresh_token_expires_in: 30 * 24 * 3600 })
+  t.match(second, { token_type: 'bearer', expires_in: 1800, refresh_token_expires_in: 14 * 24 * 3600 })
   t.not(second.refresh_token, first.refresh_token, 'a new refresh token')
   t.same((await me(app, second.access_token)).json(), user, 'the refreshed access token signs the user in')
   t.equal((await refresh(app, second.refresh_token)).statusCode, 200, 'the new refresh token works in turn')
@@ -56,7 +56,8 @@ t.test('sign-in returns a refresh token; a refresh returns a new pair, and the n
 
 t.test('a refresh token used twice ends its whole sign-in, with a warning naming the user, never the token', async (t) => {
   const logs = captureLogs()
-  const app = await buildApp(t, env(), { logs })
+  // Without a grace window: the second refresh is then plain reuse.
+  const app = await buildApp(t, env({ REFRESH_GRACE_SECONDS: '0' }), { logs })
   const session = await signedIn(app)
   const other = (await signIn(app, session.email, session.password)).json()
 
@@ -77,7 +78,8 @@ t.test('a refresh token used twice ends its whole sign-in, with a warning naming
 })
 
 t.test('two refreshes of the same token at the same moment: exactly one succeeds, at two instances', async (t) => {
-  const [first, second] = [await buildApp(t, env()), await buildApp(t, env())]
+  // Without a grace window: the second refresh is then plain reuse.
+  const [first, second] = [await buildApp(t, env({ REFRESH_GRACE_SECONDS: '0' })), await buildApp(t, env({ REFRESH_GRACE_SECONDS: '0' }))]
   const session = await signedIn(first)
 
   // Hold the token's row so both refreshes are waiting on it when it is let go.
@@ -114,7 +116,7 @@ t.test('a sign-in at one instance refreshes at another, and survives both instan
   t.equal((await me(refreshApp, refreshed.json().access_token)).statusCode, 200)
 })
 
-t.test('an unknown, expired or malformed refresh token gets invalid_grant; a missing one a problem', async (t) => {
+t.test('an unknown, expired or malformed refresh token gets invalid_grant; a missing one invalid_request', async (t) => {
   const app = await buildApp(t, env())
   const session = await signedIn(app)
 
@@ -126,22 +128,29 @@ t.test('an unknown, expired or malformed refresh token gets invalid_grant; a mis
 
   const missing = await requestToken(app, { grant_type: 'refresh_token' })
   t.equal(missing.statusCode, 400)
-  t.match(missing.headers['content-type'], /^application\/problem\+json/)
-  t.same(missing.json().errors.map((error: { path: string }) => error.path), ['/body/refresh_token', '/body'])
+  t.match(missing.headers['content-type'], /^application\/json/)
+  t.same(missing.json(), { error: 'invalid_request', error_description: 'refresh_token is required' })
   const unsupported = await requestToken(app, { grant_type: 'client_credentials' })
   t.equal(unsupported.statusCode, 400)
-  t.same(unsupported.json().errors.map((error: { path: string }) => error.path), ['/body/grant_type'], 'one error, not a missing field too')
+  t.same(unsupported.json(), { error: 'unsupported_grant_type', error_description: 'grant_type must be password or refresh_token' })
+  const noGrantType = await requestToken(app, { username: session.email, password: session.password })
+  t.same(noGrantType.json(), { error: 'invalid_request', error_description: 'grant_type is required: password or refresh_token' }, 'grant_type is required')
+  for (const refused of [missing, unsupported, noGrantType]) {
+    t.equal(refused.headers['cache-control'], 'no-store')
+    t.equal(refused.headers.pragma, 'no-cache')
+  }
 })
 
 t.test('expired sign-ins and tokens are removed as new ones are issued, a bounded number at a time', async (t) => {
-  const app = await buildApp(t, env())
+  // Room for every sign-in made here, so only the pruning removes any.
+  const app = await buildApp(t, env({ SESSIONS_PER_USER: String(PRUNE_BATCH * 2) }))
   const session = await signedIn(app)
   await app.pg.query('DELETE FROM sessions')
   // More expired sign-ins than one prune removes, each with an expired token.
   await app.pg.query(
     `WITH expired AS (
-       INSERT INTO sessions (user_id, token_version, expires_at)
-       SELECT $1, 0, now() - interval '1 day' FROM generate_series(1, $2) RETURNING id
+       INSERT INTO sessions (user_id, token_version, ends_at, expires_at)
+       SELECT $1, 0, now(), now() - interval '1 day' FROM generate_series(1, $2) RETURNING id
      )
      INSERT INTO refresh_tokens (token_hash, session_id, expires_at) SELECT sha256(id::text::bytea), id, now() - interval '1 day' FROM expired`,
     [session.id, PRUNE_BATCH + 10])
@@ -190,7 +199,7 @@ t.test('a password change ends every sign-in and every earlier access token', as
   }
   for (const refreshToken of [session.refresh_token, other.refresh_token]) t.match((await refresh(app, refreshToken)).json(), invalidGrant)
 
-  t.equal((await signIn(app, session.email, session.password)).statusCode, 401, 'the old password no longer signs in')
+  t.match((await signIn(app, session.email, session.password)).json(), { error: 'invalid_grant' }, 'the old password no longer signs in')
   const again = await signIn(app, session.email, newPassword)
   t.equal(again.statusCode, 200)
   t.equal((await me(app, again.json().access_token)).statusCode, 200, 'the new password does')
@@ -200,8 +209,9 @@ t.test('a password change ends every sign-in and every earlier access token', as
 t.test('a sign-in checked against the password a change just replaced starts nothing', async (t) => {
   const app = await buildApp(t, env())
   const session = await signedIn(app)
-  t.equal(await app.sessions.start(session.id, 1), null, 'a version the account is not at')
-  t.type(await app.sessions.start(session.id, 0), 'string')
+  const origin = { clientIp: '127.0.0.1', userAgent: undefined }
+  t.equal(await app.sessions.start(session.id, 1, origin), null, 'a version the account is not at')
+  t.match(await app.sessions.start(session.id, 0, origin), { sessionId: String, refreshToken: String })
 })
 
 t.test('a deactivated account cannot refresh', async (t) => {
@@ -213,23 +223,26 @@ t.test('a deactivated account cannot refresh', async (t) => {
   t.equal((await refresh(app, session.refresh_token)).statusCode, 200, 'the refusal did not use the token up')
 })
 
-t.test('refreshes spend the address\'s PASSWORD_CHECKS_PER_MINUTE like sign-ins, not the account\'s attempts', async (t) => {
-  const app = await buildApp(t, env({ PASSWORD_CHECKS_PER_MINUTE: '3', LOGIN_ATTEMPTS_PER_MINUTE: '1' }))
-  const session = await signedIn(app) // registration and sign-in: 2 of 3
-  const refreshed = await refresh(app, session.refresh_token)
-  t.equal(refreshed.statusCode, 200, 'the account\'s one attempt is spent, yet a refresh is answered')
-  const limited = await refresh(app, refreshed.json().refresh_token)
+t.test('refreshes have their own REFRESHES_PER_MINUTE per address, apart from sign-ins\' PASSWORD_CHECKS_PER_MINUTE', async (t) => {
+  const app = await buildApp(t, env({ PASSWORD_CHECKS_PER_MINUTE: '2', REFRESHES_PER_MINUTE: '2' }))
+  const session = await signedIn(app) // registration and sign-in: the address's 2 password checks
+  t.equal((await signIn(app, session.email, session.password)).statusCode, 429, 'the address has no password checks left')
+  const first = await refresh(app, session.refresh_token)
+  t.equal(first.statusCode, 200, 'yet it refreshes')
+  const second = await refresh(app, first.json().refresh_token)
+  t.equal(second.statusCode, 200)
+  const limited = await refresh(app, second.json().refresh_token)
   t.equal(limited.statusCode, 429)
-  t.match(limited.json(), { status: 429, detail: /^Too many sign-ins and registrations from this address/ })
+  t.match(limited.json(), { status: 429, detail: /^Too many refreshes from this address/ })
   t.ok(Number(limited.headers['retry-after']) > 0)
-  t.equal((await refresh(app, refreshed.json().refresh_token, { remoteAddress: '192.0.2.9' })).statusCode, 200, 'the refused refresh did not use the token up')
+  t.equal((await refresh(app, second.json().refresh_token, { remoteAddress: '192.0.2.9' })).statusCode, 200, 'the refused refresh did not use the token up')
 })
 
 t.test('password change attempts are limited per account and address', async (t) => {
   const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2' }))
   const session = await signedIn(app)
-  for (const attempt of [1, 2]) t.equal((await changePassword(app, session.access_token, `guess ${attempt}`, 'a new password')).statusCode, 403)
-  const limited = await changePassword(app, session.access_token, session.password, 'a new password')
+  for (const attempt of [1, 2]) t.equal((await changePassword(app, session.access_token, `guess ${attempt}`, 'a brand new pass phrase')).statusCode, 403)
+  const limited = await changePassword(app, session.access_token, session.password, 'a brand new pass phrase')
   t.equal(limited.statusCode, 429)
   t.match(limited.json().detail, /^Too many password change attempts for this account/)
 })
@@ -238,8 +251,10 @@ t.test('the OpenAPI document describes sign-out, password change and both grants
   const app = await buildApp(t, env())
   const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
   const token = document.paths['/api/auth/token'].post
-  t.same(Object.keys(token.responses['400'].content).sort(), ['application/json', 'application/problem+json'])
-  t.same(token.responses['400'].content['application/json'].schema.properties.error.enum, ['invalid_grant'])
+  t.same(Object.keys(token.responses['400'].content), ['application/json'], 'the token endpoint refuses with OAuth2 errors only')
+  t.same(token.responses['400'].content['application/json'].schema.properties.error.enum, ['invalid_request', 'invalid_grant', 'unsupported_grant_type'])
+  t.notOk(token.responses['401'], 'wrong credentials are a 400 invalid_grant, not a 401')
+  t.same(token.requestBody.content['application/x-www-form-urlencoded'].schema.required, ['grant_type'])
   t.same(token.requestBody.content['application/x-www-form-urlencoded'].schema.properties.grant_type.enum, ['password', 'refresh_token'])
   t.ok(token.responses['200'].content['application/json'].schema.required.includes('refresh_token'))
 

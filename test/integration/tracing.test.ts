@@ -76,7 +76,7 @@ t.test('the built server continues an incoming trace: a server span with its rou
   const invalid = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ username: account.email, password: account.password, grant_type: account.password }) })
   t.equal(invalid.status, 400)
 
-  const lookup = (span: ReceivedSpan) => span.kind === CLIENT && span.traceId === traceId && /FROM users WHERE id = \$1/.test(String(span.attributes['db.query.text']))
+  const lookup = (span: ReceivedSpan) => span.kind === CLIENT && span.traceId === traceId && /FROM sessions s JOIN users u/.test(String(span.attributes['db.query.text']))
   const handler = (span: ReceivedSpan) => span.traceId === traceId && span.name === 'handler /api/users/me'
   await receiver.waitFor((spans) => serverSpan(spans, 'GET /api/users/me', traceId) !== undefined && spans.some(lookup) && spans.some(handler) &&
     serverSpan(spans, 'GET') !== undefined &&

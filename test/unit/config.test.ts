@@ -89,9 +89,15 @@ t.test('production without DATABASE_URL or SECRET_KEY stops naming the variable'
   await t.rejects(loadConfig({ ...productionEnv, SECRET_KEY: undefined }), /SECRET_KEY is required when NODE_ENV=production/)
 })
 
-t.test('production refuses a SECRET_KEY under 32 characters or the .env.example placeholder', async (t) => {
-  await t.rejects(loadConfig({ ...productionEnv, SECRET_KEY: 'x'.repeat(31) }), /SECRET_KEY must be at least 32 characters/)
-  t.equal((await loadConfig({ ...productionEnv, SECRET_KEY: 'x'.repeat(32) })).SECRET_KEY, 'x'.repeat(32), '32 characters are enough')
+t.test('production refuses a SECRET_KEY shorter in bytes than its algorithm\'s hash, or the .env.example placeholder', async (t) => {
+  await t.rejects(loadConfig({ ...productionEnv, SECRET_KEY: 'x'.repeat(31) }), /SECRET_KEY must be at least 32 bytes for HS256/)
+  t.equal((await loadConfig({ ...productionEnv, SECRET_KEY: 'x'.repeat(32) })).SECRET_KEY, 'x'.repeat(32), '32 bytes are enough for HS256')
+  // 16 characters of two bytes each: 32 bytes, counted as bytes, not characters (RFC 7518 §3.2).
+  t.equal((await loadConfig({ ...productionEnv, SECRET_KEY: 'é'.repeat(16) })).SECRET_KEY, 'é'.repeat(16), 'bytes, not characters, count')
+  for (const [algorithm, bytes] of [['HS384', 48], ['HS512', 64]] as const) {
+    await t.rejects(loadConfig({ ...productionEnv, ALGORITHM: algorithm, SECRET_KEY: 'x'.repeat(bytes - 1) }), new RegExp(`SECRET_KEY must be at least ${bytes} bytes for ${algorithm}`))
+    t.equal((await loadConfig({ ...productionEnv, ALGORITHM: algorithm, SECRET_KEY: 'x'.repeat(bytes) })).ALGORITHM, algorithm, `${bytes} bytes are enough for ${algorithm}`)
+  }
   await t.rejects(loadConfig({ ...productionEnv, SECRET_KEY: SECRET_KEY_PLACEHOLDER }), /SECRET_KEY must not be the placeholder from \.env\.example/)
 })
 

@@ -2,14 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { httpError } from '../../../../src/http/http-error.js'
 import { NewUserSchema } from '../../../../src/accounts/user.js'
+import { assertAcceptablePassword } from '../../../../src/accounts/password-policy.js'
 import { bodyRefusals, databaseRefusals, errorResponses } from '../../../../src/http/error-responses.js'
 
 const PasswordChange = Type.Object({
-  current_password: Type.String({ minLength: 1, maxLength: 128 }),
+  current_password: Type.String({ minLength: 1, maxLength: 1024 }),
   new_password: NewUserSchema.properties.password
 }, {
   additionalProperties: false,
-  examples: [{ current_password: 'correct horse battery', new_password: 'battery staple horse correct' }]
+  examples: [{ current_password: 'correct horse battery staple', new_password: 'battery staple horse correct' }]
 })
 
 const password: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -28,8 +29,9 @@ const password: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'changePassword',
       tags: ['Users'],
       summary: 'Change the password',
-      description: 'Sets `new_password` (8 to 128 characters) if `current_password` is right, and signs the user out everywhere: ' +
-        'every refresh token of the user stops working, and every access token issued before the change gets 401 — this one included. ' +
+      description: 'Sets `new_password` if `current_password` is right, and signs the user out everywhere: ' +
+        'every refresh token and every access token of the user stops working at once — this one included. ' +
+        '`new_password` follows the rules of registration: 15 to 128 characters, not a common or breached password, not containing the name part of the email (400 saying which). ' +
         'Sign in again with the new password. A wrong `current_password` gets 403. ' +
         'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one account, within its PASSWORD_CHECKS_PER_MINUTE (429 with `Retry-After` beyond either).',
       security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
@@ -37,7 +39,7 @@ const password: FastifyPluginAsyncTypebox = async (fastify) => {
       response: {
         204: Type.Null({ description: 'The password is changed and every sign-in of the user is ended' }),
         ...errorResponses('/api/users/me/password', {
-          400: { description: 'The body is invalid: `errors` lists each problem', detail: 'The request body is invalid: /body/new_password must NOT have fewer than 8 characters' },
+          400: { description: 'The body is invalid: `errors` lists each problem', detail: 'The request body is invalid: /body/new_password is on a list of common or breached passwords, which attackers try first: choose another one' },
           401: { description: 'No bearer token, or one that is malformed, expired, forged, names no account or was issued before the last password change', detail: 'Could not validate credentials' },
           403: { description: 'The current password is wrong, or the account is deactivated', detail: 'The current password is incorrect' },
           ...bodyRefusals,
@@ -47,6 +49,7 @@ const password: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request, reply) => {
+    await assertAcceptablePassword(request.body.new_password, request.user.email, 'new_password')
     const changed = await fastify.users.changePassword(request.user.id, request.body.current_password, request.body.new_password)
     if (!changed) throw httpError(403, 'The current password is incorrect')
     return reply.code(204).send(null)
