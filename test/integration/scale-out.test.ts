@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { buildApp, startTestDatabase, testEnv, type Env } from '../helper.js'
 import { findTool, renderNginxConfig, startNginx, systemdEnvironment, until } from '../deploy-tools.js'
+import { productionBuild } from '../production-build.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 
 const nginx = findTool('nginx')
@@ -69,22 +69,16 @@ function startLoad (socketPath: string, clients: number, maxRequests: number) {
   }
 }
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const exec = promisify(execFile)
 
 /**
  * The production build, which deploy/systemd runs: the sources through the test runner's
  * TypeScript loader start too slowly for a new instance to come up while the others take the load
- * on a small shared machine. Inside the project like dist/, so it finds migrations/ and vendor/.
+ * on a small shared machine. Production never migrates at start-up: the deploy step does, once.
  */
-async function buildServer (t: Parameters<typeof spawnServer>[0]): Promise<string> {
-  await mkdir(path.join(root, '.artifacts'), { recursive: true })
-  const outdir = await mkdtemp(path.join(root, '.artifacts', 'scale-out-'))
-  t.teardown(() => rm(outdir, { recursive: true, force: true }))
-  const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
-  await exec(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', outdir], { cwd: root, env: noCoverage })
-  // Production never migrates at start-up: the deploy step does, once.
-  await exec(process.execPath, [path.join(outdir, 'scripts', 'migrate.js')], { env: { ...noCoverage, DATABASE_URL: database.url } })
+async function buildServer (): Promise<string> {
+  const outdir = await productionBuild()
+  await exec(process.execPath, [path.join(outdir, 'scripts', 'migrate.js')], { env: { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0', DATABASE_URL: database.url } })
   return outdir
 }
 
@@ -126,7 +120,7 @@ t.test('a rolling restart of three instances behind nginx (deploy/nginx) under 5
   // A Unix socket: a TCP port chosen here and handed to nginx could be taken by another process meanwhile.
   const listen = `unix:${socketPath}`
 
-  const outdir = await buildServer(t)
+  const outdir = await buildServer()
   const env = await instanceEnv()
   const entry = path.join(outdir, 'src', 'server.js')
   const instances = await Promise.all([0, 1, 2].map(() => startInstance(t, env, entry)))
@@ -220,7 +214,7 @@ t.test('three instances behind nginx (deploy/nginx) refuse the sixth wrong sign-
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   await chmod(dir, 0o755)
   const socketPath = path.join(dir, 'nginx.sock')
-  const outdir = await buildServer(t)
+  const outdir = await buildServer()
   const env = await instanceEnv()
   const instances = await Promise.all([0, 1, 2].map(() => startInstance(t, env, path.join(outdir, 'src', 'server.js'))))
   await startNginx(t, nginx, dir, await renderNginxConfig(dir, { listen: `unix:${socketPath}`, upstreams: instances.map((i) => i.address) }))
