@@ -7,8 +7,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
-import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import http from 'node:http'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -139,7 +140,7 @@ async function main (): Promise<void> {
     name: API,
     label: 'API, production defaults',
     args: await startScriptArgs(),
-    // Metrics on, as by default, on a loopback address of its own.
+    // Metrics on, as by default, on a loopback address of its own (a free port on it at each start).
     env: { NODE_ENV: 'production', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, METRICS_HOST: '127.0.0.2' }
   }
 
@@ -364,7 +365,7 @@ async function startServer (spec: ServerSpec, cwd: string, logPath: string): Pro
   const started = performance.now()
   const child = spawn(process.execPath, spec.args, {
     cwd,
-    env: { PATH: process.env.PATH, ...spec.env, PORT: '0' },
+    env: { PATH: process.env.PATH, ...spec.env, PORT: '0', ...(spec.env.METRICS_HOST === undefined ? {} : { METRICS_PORT: String(await freePort(spec.env.METRICS_HOST)) }) },
     stdio: ['ignore', logFile.fd, logFile.fd]
   })
   await logFile.close()
@@ -381,18 +382,17 @@ async function startServer (spec: ServerSpec, cwd: string, logPath: string): Pro
   }
   cleanups.push(stop)
 
-  // Each server listens on a port of the system's choosing (not every server logs it).
+  // Each server listens on a port of the system's choosing, and says which.
   const exitedEarly = async () => {
     const output = await readFile(logPath, 'utf8')
     return new Error(`${spec.name} exited before answering:\n${output.slice(-2000)}`)
   }
-  let port: number | undefined
-  while (port === undefined) {
+  let url: string | undefined
+  while (url === undefined) {
     if (hasExited) throw await exitedEarly()
-    port = await listeningPort(child.pid!)
-    if (port === undefined) await sleep(2)
+    url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(await readFile(logPath, 'utf8'))?.[1]
+    if (url === undefined) await sleep(2)
   }
-  const url = `http://127.0.0.1:${port}`
   while (await statusOf(url + '/') !== 200) {
     if (hasExited) throw await exitedEarly()
     await sleep(2)
@@ -402,23 +402,19 @@ async function startServer (spec: ServerSpec, cwd: string, logPath: string): Pro
 }
 
 /**
- * The TCP port process `pid` listens on at 127.0.0.1, from /proc: undefined until it listens. The
- * API also listens for metrics scrapes on another loopback address, which this leaves out.
+ * A port nothing listens on at `host` now, for a listener the server cannot be told to put on
+ * port 0 (METRICS_PORT=0 turns metrics off): another copy of the bench running at the same time
+ * gets another.
  */
-async function listeningPort (pid: number): Promise<number | undefined> {
-  const sockets = new Set<string>()
-  for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
-    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')
-    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
-    if (inode !== undefined) sockets.add(inode)
-  }
-  // /proc/net/tcp: local address as hex ip:port (127.0.0.1 is 0100007F), state 0A is LISTEN, the inode in the tenth column.
-  for (const line of (await readFile('/proc/net/tcp', 'utf8')).split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/)
-    const [address, port] = fields[1]?.split(':') ?? []
-    if (fields[3] === '0A' && address === '0100007F' && sockets.has(fields[9])) return parseInt(port, 16)
-  }
-  return undefined
+function freePort (host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once('error', reject)
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
 }
 
 /** The status of one GET on a fresh connection, or 0 when nothing answers yet. */

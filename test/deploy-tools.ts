@@ -1,32 +1,27 @@
 import { execFile, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { productionBuild } from './production-build.js'
 
 /** The reference configurations in deploy/, the single source the tests render and check. */
 export const deployDir = fileURLToPath(new URL('../deploy/', import.meta.url))
 
-const root = fileURLToPath(new URL('..', import.meta.url))
 const exec = promisify(execFile)
 
 /**
- * A release directory as deploy/systemd runs one: `dist/` built by the production build, and the
- * database migrated by `node dist/scripts/migrate.js` run from it, the deploy step. Inside the
- * project like dist/, so it finds migrations/, vendor/ and node_modules. The sources through the
- * test runner's TypeScript loader start too slowly for instances started under load on a small
- * shared machine.
+ * A release directory as deploy/systemd runs one: the run's shared production build, with the
+ * database migrated by `node dist/scripts/migrate.js` run from it, the deploy step. The sources
+ * through the test runner's TypeScript loader start too slowly for instances started under load
+ * on a small shared machine.
  */
-export async function buildRelease (t: { teardown: (fn: () => unknown) => void }, databaseUrl: string): Promise<string> {
-  await mkdir(path.join(root, '.artifacts'), { recursive: true })
-  const release = await mkdtemp(path.join(root, '.artifacts', 'release-'))
-  t.teardown(() => rm(release, { recursive: true, force: true }))
-  const noCoverage = { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
-  await exec(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', path.join(release, 'dist')], { cwd: root, env: noCoverage })
+export async function buildRelease (databaseUrl: string): Promise<string> {
+  const release = await productionBuild()
   // Production never migrates at start-up: the deploy step does, once.
-  await exec(process.execPath, ['dist/scripts/migrate.js'], { cwd: release, env: { ...noCoverage, NODE_ENV: 'production', DATABASE_URL: databaseUrl } })
+  await exec(process.execPath, ['dist/scripts/migrate.js'], { cwd: release, env: { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0', NODE_ENV: 'production', DATABASE_URL: databaseUrl } })
   return release
 }
 

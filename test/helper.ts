@@ -78,6 +78,8 @@ export interface BuildOptions {
   /** Sees every route as the app adds it (an onRoute hook registered before the app). */
   onRoute?: (route: RouteOptions) => void
   logs?: { stream: Writable }
+  /** The logger's level; debug by default, so tests see every line. */
+  logLevel?: string
   /** Gets each answer whose status the document does not show for its operation, as it is sent; by default the test fails there, naming it. */
   onUndocumented?: (answer: string) => void
   /** Server options to change, such as shorter timeouts. */
@@ -90,7 +92,7 @@ export interface BuildOptions {
  * the app's own OpenAPI document: an answer that is not fails the test as it is sent.
  */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug', overrides: options.server })
+  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: options.logLevel ?? 'debug', overrides: options.server })
   // onRoute hooks take effect at once, so this one sees every route the app adds once it loads.
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
   const testRoutes = new Set<string>()

@@ -50,9 +50,10 @@ t.test('npm run bench builds, measures every route on every server, prints the t
     t.equal(run.errors + run.non2xx, 0, `${run.server} GET ${run.route} without errors`)
   }
   for (const server of report.servers) {
-    // Not peak >= idle: they are read at different times, and after these light runs the floor's
-    // VmHWM was once below its idle VmRSS. Read together, as peak and RSS after load are, VmHWM >= VmRSS.
-    t.ok(server.idleRssMb > 0 && server.peakRssMb >= server.rssAfterLoadMb && server.rssAfterLoadMb > 0 && server.startToFirstAnswerMs > 0, `${server.name} memory and start-up measured`)
+    // Each figure read, from the server's own process: a figure that was never read stays 0.
+    for (const figure of ['idleRssMb', 'peakRssMb', 'rssAfterLoadMb', 'startToFirstAnswerMs'] as const) {
+      t.ok(Number.isFinite(server[figure]) && server[figure] > 0, `${server.name} ${figure} measured`)
+    }
   }
 
   // The API runs with production logging: an access line for each request to GET / and GET /api/users/me.

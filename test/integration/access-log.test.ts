@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
+import { testRunnerEnv } from '../spawn-server.js'
 
 const database = await startTestDatabase(t)
 
@@ -17,12 +21,19 @@ t.test('each request is logged once, when it completes, as one line with its id,
   t.notMatch(logs.text(), /not-for-the-log/)
 })
 
-t.test('a logger at warn level, as LOG_LEVEL=warn sets it, leaves out the access lines', async (t) => {
+t.test('LOG_LEVEL=warn leaves out the access lines', async (t) => {
+  // The logger's level is fixed as its module loads, from the process's LOG_LEVEL: read in a process of its own.
+  const logger = fileURLToPath(new URL('../../src/logging/logger.ts', import.meta.url))
+  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, '--input-type=module', '-e',
+    `const { loggerOptions } = await import(${JSON.stringify(logger)}); process.stdout.write(loggerOptions.level)`
+  ], { env: { ...testRunnerEnv(), LOG_LEVEL: 'warn' } })
+  t.equal(stdout, 'warn', 'LOG_LEVEL sets the level')
+
   const logs = captureLogs()
-  const app = await buildApp(t, testEnv(database), { logs })
-  app.log.level = 'warn'
+  const app = await buildApp(t, testEnv(database), { logs, logLevel: stdout })
   await app.inject({ method: 'GET', url: '/' })
-  t.notOk(logs.lines.some((line) => line.msg === 'request completed'))
+  await app.inject({ method: 'GET', url: '/no-such-route' })
+  t.notOk(logs.lines.some((line) => line.msg === 'request completed'), 'no access line')
 })
 
 t.test("a request's own log lines carry its id, keep the redaction and follow the route's log level", async (t) => {

@@ -13,7 +13,7 @@ const haproxy = findTool('haproxy')
 const database = await startTestDatabase(t)
 const password = decodeURIComponent(new URL(database.url).password)
 // The production build, as the balancers' instances run it: it starts quickly enough on a busy machine.
-const entry = path.join(await buildRelease(t, database.url), 'dist', 'src', 'server.js')
+const entry = path.join(await buildRelease(database.url), 'dist', 'src', 'server.js')
 
 interface Answer { status: number, headers: http.IncomingHttpHeaders, body: string }
 

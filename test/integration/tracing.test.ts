@@ -1,28 +1,19 @@
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import t from 'tap'
 import { startTestDatabase } from '../helper.js'
 import { newAccount, signedInOverHttp } from '../accounts.js'
+import { productionBuild } from '../production-build.js'
 import { startOtlpReceiver, type ReceivedSpan } from '../otlp-receiver.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const SERVER = 2
 const CLIENT = 3
 
 // The built server, as `npm start` runs it: pg must be patched though the app is an esbuild bundle.
-await mkdir(path.join(root, '.artifacts'), { recursive: true })
-const outdir = await mkdtemp(path.join(root, '.artifacts', 'tracing-test-'))
-t.teardown(() => rm(outdir, { recursive: true, force: true }))
-await promisify(execFile)(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/build.ts', '--outdir', outdir], {
-  cwd: root,
-  env: { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
-})
-const built = { nodeArgs: [path.join(outdir, 'src', 'server.js')] }
+const shared = path.join(await productionBuild(), 'dist')
+const built = { nodeArgs: [path.join(shared, 'src', 'server.js')] }
 
 const database = await startTestDatabase(t)
 const secretKey = 'a-tracing-test-signing-key-0123456789abcdef'
@@ -151,13 +142,18 @@ t.test('an endpoint that is not an http(s) URL stops start-up with a line naming
 t.test('without an endpoint, or with OTEL_SDK_DISABLED=true, the SDK is never loaded and nothing is exported', async (t) => {
   // The SDK is a chunk of its own, imported only when tracing is on: without it, a server that
   // loaded it could not start.
+  // A copy of the shared build, beside it so it finds migrations/ and vendor/ the same way.
+  const outdir = await mkdtemp(`${shared}-tracing-`)
+  t.teardown(() => rm(outdir, { recursive: true, force: true }))
+  await cp(shared, outdir, { recursive: true })
   const sdkChunks = (await readdir(path.join(outdir, 'chunks'))).filter((file) => /^sdk-\w+\.js$/.test(file))
   t.equal(sdkChunks.length, 1)
   await rm(path.join(outdir, 'chunks', sdkChunks[0]))
+  const withoutSdk = { nodeArgs: [path.join(outdir, 'src', 'server.js')] }
 
   const receiver = await startOtlpReceiver(t)
   for (const env of [{}, { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }]) {
-    const server = await spawnServer(t, { ...serverEnv, ...env }, built)
+    const server = await spawnServer(t, { ...serverEnv, ...env }, withoutSdk)
     const base = await server.listening
     t.equal((await fetch(`${base}/`)).status, 200)
     const accessLine = await logLine(server, (line) => line.msg === 'request completed')
@@ -167,7 +163,7 @@ t.test('without an endpoint, or with OTEL_SDK_DISABLED=true, the SDK is never lo
   }
   t.equal(receiver.bodies.length, 0, 'nothing was sent')
 
-  const tracing = await spawnServer(t, { ...serverEnv, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, built)
+  const tracing = await spawnServer(t, { ...serverEnv, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, withoutSdk)
   t.equal((await tracing.exited).code, 1, 'with tracing on, the missing chunk is missed')
   t.match(tracing.stderr(), sdkChunks[0])
 })
