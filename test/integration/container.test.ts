@@ -132,6 +132,13 @@ t.test('the runtime stage, assembled from its COPY and RUN lines, migrates and s
   const base = await server.listening
   t.same(await (await fetch(`${base}/api/health`)).json(), { status: 'healthy', database: 'connected' })
   t.same(await (await fetch(`${base}/`)).json(), { message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' })
+  // Password hashing loads the native argon2 addon from the production install.
+  const registered = await fetch(`${base}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'container@example.com', password: 'correct horse battery staple', full_name: 'Container Test' })
+  })
+  t.equal(registered.status, 201, await registered.text())
   const redoc = await fetch(`${base}/redoc/redoc.standalone.js`)
   t.equal(redoc.status, 200)
   t.equal((await redoc.arrayBuffer()).byteLength, (await stat(path.join(root, 'vendor', 'redoc', 'redoc.standalone.js'))).size, 'ReDoc\'s bundle from the release')
