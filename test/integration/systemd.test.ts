@@ -66,7 +66,7 @@ t.test('three instances started from the systemd unit\'s own lines serve behind 
 
   // The operator's steps: a release built elsewhere, migrated, then the link switched to it.
   const release = await buildRelease(t, database.url)
-  t.equal((await systemdInstance('8001')).workingDirectory, '/opt/spinta/current', 'the unit runs the release the link names')
+  t.equal((await systemdInstance('8001')).workingDirectory, '/srv/spinta/current', 'the unit runs the release the link names')
   const current = path.join(dir, 'current')
   await symlink(release, current)
 
@@ -117,5 +117,5 @@ t.test('three instances started from the systemd unit\'s own lines serve behind 
 
   // Each waits SHUTDOWN_DELAY_MS before closing: stopped together.
   for (const { server } of instances) server.child.kill('SIGTERM')
-  for (const { name, server } of instances) t.same(await server.exited, { code: 0, signal: null }, `spinta@${name} stops cleanly`)
+  for (const { name, server } of instances) t.same(await server.exited, { code: 0, signal: null }, `spinta@${name} stops cleanly ${server.stderr()}`)
 })

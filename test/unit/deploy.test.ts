@@ -155,7 +155,7 @@ t.test('the Kubernetes manifests: probes on the two endpoints, SHUTDOWN_DELAY_MS
 
 t.test('systemd-analyze verify accepts the unit, which runs a release through a link, sandboxed, and builds nothing', async (t) => {
   const unit = await read('systemd/spinta@.service')
-  t.match(unit, /^WorkingDirectory=\/opt\/spinta\/current$/m, 'runs the release the link names')
+  t.match(unit, /^WorkingDirectory=\/srv\/spinta\/current$/m, 'runs the release the link names')
   t.notMatch(unit, /^Exec\w*=.*\bnpm\b/m, 'nothing is built or installed where the instances run')
   for (const directive of ['ProtectSystem=strict', 'ProtectHome=true', 'PrivateTmp=true', 'PrivateDevices=true', 'NoNewPrivileges=true',
     'CapabilityBoundingSet=', 'ProtectKernelTunables=true', 'ProtectKernelModules=true', 'ProtectKernelLogs=true', 'ProtectControlGroups=true',
@@ -176,7 +176,7 @@ t.test('systemd-analyze verify accepts the unit, which runs a release through a 
   const renamed = new Map([
     ['User=spinta', `User=${username}`],
     ['Group=spinta', `Group=${group}`],
-    ['WorkingDirectory=/opt/spinta/current', `WorkingDirectory=${path.join(dir, 'current')}`],
+    ['WorkingDirectory=/srv/spinta/current', `WorkingDirectory=${path.join(dir, 'current')}`],
     ['EnvironmentFile=/etc/spinta/database.env', `EnvironmentFile=${path.join(dir, 'database.env')}`],
     ['EnvironmentFile=/etc/spinta/server.env', `EnvironmentFile=${path.join(dir, 'server.env')}`]
   ])
