@@ -72,9 +72,10 @@ async function buildServer (): Promise<string> {
 }
 
 /**
- * The systemd unit's environment, plus what /etc/spinta/env would hold, except the port (the
- * test's instances take free ones) and a shorter SHUTDOWN_DELAY_MS: nginx does not poll readiness,
- * so nothing here waits for it.
+ * The systemd unit's environment, plus what /etc/spinta/*.env would hold, except the ports (the
+ * test's instances take free ones and need no metrics; test/integration/systemd.test.ts runs the
+ * unit's own) and a shorter SHUTDOWN_DELAY_MS: nginx does not poll readiness, so nothing here
+ * waits for it.
  */
 async function instanceEnv (): Promise<Env> {
   return {
@@ -82,6 +83,7 @@ async function instanceEnv (): Promise<Env> {
     DATABASE_URL: database.url,
     SECRET_KEY: 'scale-out-test-secret-key-0123456789abcdef',
     PORT: '0',
+    METRICS_PORT: '0',
     SHUTDOWN_DELAY_MS: '500',
     // Load shedding answers 503 when the event loop lags, which a shared test machine can cause
     // whatever the restarts do; this test is about the restarts.

@@ -1,6 +1,7 @@
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir, userInfo } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { configSchema } from '../../src/config/schema.js'
@@ -10,7 +11,7 @@ import { deployDir, findTool, renderNginxConfig, run, systemdEnvironment, testNg
 const readOutsideSchema = ['LOG_LEVEL', 'TRUST_PROXY', 'NODE_OPTIONS', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SDK_DISABLED']
 const appVariables = new Set([...Object.keys(configSchema.properties), ...readOutsideSchema])
 /** Names in deploy/ that look like variables and are something else. */
-const notVariables = new Set(['METH_GET'])
+const notVariables = new Set(['METH_GET', 'AF_INET', 'AF_INET6', 'AF_UNIX'])
 
 const openapi = JSON.parse(await readFile(new URL('../../openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, { operationId?: string }>>
@@ -103,6 +104,8 @@ t.test('nginx, HAProxy and the systemd unit agree on the instances\' ports and e
   const unit = await read('systemd/spinta@.service')
   const env = await systemdEnvironment()
   t.equal(env.get('PORT'), '%i', 'the instance name is its port')
+  t.equal(env.get('METRICS_PORT'), '1%i', 'and its metrics port the same digits behind a 1: one of its own')
+  t.equal(env.get('METRICS_HOST'), '127.0.0.1', 'metrics never on a public address')
   t.equal(env.get('TRUST_PROXY'), 'loopback', 'the load balancers on this host are trusted, nobody else')
   t.equal(env.get('HOST'), '127.0.0.1')
   const packageJson = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
@@ -148,4 +151,129 @@ t.test('the Kubernetes manifests: probes on the two endpoints, SHUTDOWN_DELAY_MS
   t.same(autoscaler?.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment?.metadata.name })
   t.ok(autoscaler?.spec.minReplicas >= deployment?.spec.replicas)
   t.ok(container?.resources.requests.cpu, 'CPU utilisation is measured against a request')
+})
+
+t.test('systemd-analyze verify accepts the unit, which runs a release through a link, sandboxed, and builds nothing', async (t) => {
+  const unit = await read('systemd/spinta@.service')
+  t.match(unit, /^WorkingDirectory=\/srv\/spinta\/current$/m, 'runs the release the link names')
+  t.notMatch(unit, /^Exec\w*=.*\bnpm\b/m, 'nothing is built or installed where the instances run')
+  for (const directive of ['ProtectSystem=strict', 'ProtectHome=true', 'PrivateTmp=true', 'PrivateDevices=true', 'NoNewPrivileges=true',
+    'CapabilityBoundingSet=', 'ProtectKernelTunables=true', 'ProtectKernelModules=true', 'ProtectKernelLogs=true', 'ProtectControlGroups=true',
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX', 'RestrictNamespaces=true', 'LockPersonality=true', 'SystemCallFilter=@system-service']) {
+    t.match(unit, new RegExp(`^${directive.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), directive)
+  }
+  t.notMatch(unit, /^MemoryDenyWriteExecute=/m, 'V8\'s JIT writes the code it runs')
+
+  // The unit names the production host's account, environment files and release link, which this
+  // machine lacks: the verified copy names this machine's instead, and changes nothing else.
+  const dir = await mkdtemp(path.join(tmpdir(), 'spinta-systemd-verify-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const release = path.join(dir, 'releases', '0.1.0')
+  await mkdir(release, { recursive: true })
+  await symlink(release, path.join(dir, 'current'))
+  const { username } = userInfo()
+  const group = run('id', ['-gn']).output.trim()
+  const renamed = new Map([
+    ['User=spinta', `User=${username}`],
+    ['Group=spinta', `Group=${group}`],
+    ['WorkingDirectory=/srv/spinta/current', `WorkingDirectory=${path.join(dir, 'current')}`],
+    ['EnvironmentFile=/etc/spinta/database.env', `EnvironmentFile=${path.join(dir, 'database.env')}`],
+    ['EnvironmentFile=/etc/spinta/server.env', `EnvironmentFile=${path.join(dir, 'server.env')}`]
+  ])
+  let copy = unit
+  for (const [from, to] of renamed) {
+    t.match(copy, new RegExp(`^${from}$`, 'm'), `the unit says ${from}`)
+    copy = copy.replace(new RegExp(`^${from}$`, 'm'), to)
+  }
+  for (const file of ['database.env', 'server.env']) await writeFile(path.join(dir, file), '', { mode: 0o600 })
+  await writeFile(path.join(dir, 'spinta@.service'), copy)
+  // An instance of the template, as `systemctl start spinta@8001` loads it.
+  await symlink('spinta@.service', path.join(dir, 'spinta@8001.service'))
+  const systemdAnalyze = findTool('systemd-analyze')
+  const { code, output } = run(systemdAnalyze, ['verify', path.join(dir, 'spinta@8001.service')])
+  t.equal(code, 0, output)
+  t.equal(output, '', 'no warning either')
+  // systemd's own rating of the sandbox, from 0 (locked down) to 10, in tenths here: at most 2.0, "OK".
+  const security = run(systemdAnalyze, ['security', '--offline=yes', '--threshold=20', path.join(dir, 'spinta@8001.service')])
+  t.equal(security.code, 0, security.output.split('\n').filter((line) => line.includes('exposure')).join('\n'))
+})
+
+/** Each manifest checked against the Kubernetes API schema of its apiVersion and kind. */
+t.test('the Kubernetes manifests validate against the Kubernetes API schemas (kubernetes-models)', async (t) => {
+  const all = await manifests()
+  t.same(all.map((m) => m.kind).sort(), ['Deployment', 'HorizontalPodAutoscaler', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'Service'])
+  for (const manifest of all) {
+    const models = await import(`kubernetes-models/${manifest.apiVersion}`) as Record<string, new (data: unknown) => { validate: () => void }>
+    const Model = models[manifest.kind]
+    if (Model === undefined) throw new Error(`kubernetes-models has no ${manifest.apiVersion} ${manifest.kind}`)
+    t.doesNotThrow(() => new Model(manifest).validate(), `${manifest.kind} ${manifest.metadata.name}`)
+  }
+})
+
+const budgetDoc = fileURLToPath(new URL('../../docs/deployment.md', import.meta.url))
+
+t.test('the pool budget: DATABASE_POOL_MAX + 1 connections per pod, for maxReplicas + maxSurge pods, fits the budget docs/deployment.md states', async (t) => {
+  const all = await manifests()
+  const deployment = all.find((m) => m.kind === 'Deployment') as Manifest
+  const autoscaler = all.find((m) => m.kind === 'HorizontalPodAutoscaler') as Manifest
+  const [container] = deployment.spec.template.spec.containers as Manifest[]
+  const poolMax = Number((container?.env as Manifest[]).find((e) => e.name === 'DATABASE_POOL_MAX')?.value ?? configSchema.properties.DATABASE_POOL_MAX.default)
+  const maxSurge = deployment.spec.strategy.rollingUpdate.maxSurge
+  t.type(maxSurge, 'number', 'maxSurge is a number of pods, not a percentage')
+  const pods = autoscaler.spec.maxReplicas + maxSurge
+  // The pool, plus the availability check's own short-lived connection (docs/deployment.md, Connections).
+  const connections = pods * (poolMax + 1)
+  const stated = /\*\*Connection budget: (\d+) connections\*\*/.exec(await readFile(budgetDoc, 'utf8'))?.[1]
+  t.ok(stated, 'docs/deployment.md states the connection budget')
+  t.ok(connections <= Number(stated), `${pods} pods x ${poolMax + 1} connections = ${connections}, within the budget of ${stated}`)
+})
+
+t.test('the pods: hardened, their metrics scrapeable, only the ingress controller reaching the API, the migration Job on the same image', async (t) => {
+  const all = await manifests()
+  const deployment = all.find((m) => m.kind === 'Deployment') as Manifest
+  const job = all.find((m) => m.kind === 'Job') as Manifest
+  for (const workload of [deployment, job]) {
+    const pod = workload.spec.template.spec
+    t.equal(pod.automountServiceAccountToken, false, `${workload.kind}: no service-account token`)
+    t.match(pod.securityContext, { runAsNonRoot: true, runAsUser: Number, seccompProfile: { type: 'RuntimeDefault' } }, `${workload.kind}: a numeric non-root user, RuntimeDefault seccomp`)
+    t.ok(pod.securityContext.runAsUser > 0)
+    for (const container of pod.containers as Manifest[]) {
+      t.same(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }, `${workload.kind}: read-only, no escalation, no capabilities`)
+      t.ok(container.resources.requests.memory && container.resources.limits.memory, `${workload.kind}: memory requested and limited`)
+    }
+  }
+
+  const [api] = deployment.spec.template.spec.containers as Manifest[]
+  const [migrate] = job.spec.template.spec.containers as Manifest[]
+  t.equal(migrate?.image, api?.image, 'the migrations run from the image about to be rolled out')
+  t.same(migrate?.command, ['node', 'dist/scripts/migrate.js'])
+  t.same((migrate?.env as Manifest[]).map((e) => e.name).sort(), ['DATABASE_URL', 'NODE_ENV'], 'the Job is handed DATABASE_URL, never SECRET_KEY')
+  t.equal(job.spec.template.spec.restartPolicy, 'Never')
+  t.notSame(job.spec.template.metadata.labels, deployment.spec.template.metadata.labels, 'the Job\'s pod is not one of the Service\'s')
+
+  const env = new Map((api?.env as Manifest[]).map((e) => [e.name, e.value]))
+  const metricsPort = (api?.ports as Manifest[]).find((p) => p.name === 'metrics')?.containerPort
+  t.equal(env.get('METRICS_HOST'), '0.0.0.0', 'metrics reachable from outside the pod')
+  t.equal(Number(env.get('METRICS_PORT')), metricsPort, 'on the container port named metrics')
+  const annotations = deployment.spec.template.metadata.annotations
+  t.same(annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metricsPort), 'prometheus.io/path': '/metrics' })
+
+  const [policy] = all.filter((m) => m.kind === 'NetworkPolicy')
+  t.same(policy?.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels, 'the NetworkPolicy covers the API\'s pods')
+  t.same(policy?.spec.policyTypes, ['Ingress'])
+  const rules = policy?.spec.ingress as Manifest[]
+  const portsOf = (rule: Manifest) => (rule.ports as Manifest[]).map((p) => p.port)
+  t.same(rules.map(portsOf), [['http'], ['metrics']], 'two rules: the API port, the metrics port, nothing else')
+  t.ok(rules[0]?.from.every((peer: Manifest) => peer.namespaceSelector && peer.podSelector && !peer.ipBlock), 'the API port from the ingress controller\'s pods in its namespace only')
+  t.same(rules[1]?.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], 'metrics from the monitoring namespace only')
+  t.ok(env.get('TRUST_PROXY'), 'TRUST_PROXY is what the NetworkPolicy makes true')
+})
+
+t.test('a readiness answer waits at most HEALTH_TIMEOUT_MS, below every balancer\'s check timeout', async (t) => {
+  const healthTimeoutMs = configSchema.properties.HEALTH_TIMEOUT_MS.default
+  const haproxyCheck = Number(/^\s*timeout check (\d+)s$/m.exec(await read('haproxy/haproxy.cfg'))?.[1]) * 1000
+  t.ok(healthTimeoutMs < haproxyCheck, `HAProxy: ${healthTimeoutMs} ms < ${haproxyCheck} ms`)
+  const deployment = (await manifests()).find((m) => m.kind === 'Deployment') as Manifest
+  const probeTimeout = deployment.spec.template.spec.containers[0].readinessProbe.timeoutSeconds * 1000
+  t.ok(healthTimeoutMs < probeTimeout, `Kubernetes: ${healthTimeoutMs} ms < ${probeTimeout} ms`)
 })
