@@ -68,7 +68,6 @@ t.test('registration refuses a taken email in any case, an invalid email and a s
   t.equal(invalidEmail.statusCode, 400)
   t.match(invalidEmail.json().errors, [{ path: '/body/email' }])
 
-
   const blankName = await register(app, { ...newAccount(), full_name: '   ' })
   t.equal(blankName.statusCode, 400)
 
