@@ -1,49 +1,22 @@
 import { createHmac } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import * as client from 'openid-client'
-import pg from 'pg'
 import t from 'tap'
-import { buildApp, startTestDatabase, testEnv, type Env } from '../helper.js'
-import { migrate } from '../../src/database/migrations.js'
+import { buildApp, startSharedDatabase } from '../helper.js'
+import { bearer, newAccount, refresh, register, signedIn, signIn, type Account, type TokenRequestOptions } from '../accounts.js'
 import { DEVICE_COOKIE } from '../../plugins/app/sign-in-limits.js'
 
 // The sign-in hardening of issue 35, each point against a real PostgreSQL. Time is moved by
 // moving the database's timestamps back, never by waiting.
-const database = await startTestDatabase(t)
-const admin = new pg.Client({ connectionString: database.url })
-await admin.connect()
-t.teardown(() => admin.end())
-await migrate(admin)
-t.beforeEach(async () => { await admin.query('TRUNCATE rate_limits') })
-const env = (overrides: Env = {}) => testEnv(database, overrides)
+const { admin, env } = await startSharedDatabase(t)
 const secretKey = env().SECRET_KEY as string
-const password = 'correct horse battery staple'
-let accounts = 0
 
-const newAccount = () => ({ email: `keeper${++accounts}@example.com`, password, full_name: `Keeper ${accounts}` })
-const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' }
-
-async function signIn (app: FastifyInstance, username: string, secret: string, options: { remoteAddress?: string, cookie?: string, userAgent?: string } = {}) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/auth/token',
-    remoteAddress: options.remoteAddress ?? '127.0.0.1',
-    headers: { ...formHeaders, ...(options.cookie === undefined ? {} : { cookie: options.cookie }), ...(options.userAgent === undefined ? {} : { 'user-agent': options.userAgent }) },
-    payload: new URLSearchParams({ grant_type: 'password', username, password: secret }).toString()
-  })
-}
-const refresh = async (app: FastifyInstance, refreshToken: string) => app.inject({
-  method: 'POST', url: '/api/auth/token', headers: formHeaders, payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString()
-})
-const me = async (app: FastifyInstance, accessToken: string) => app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })
-const register = async (app: FastifyInstance, account: Record<string, string>) => app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
-
-/** A new account, signed in once. */
-async function signedIn (app: FastifyInstance, options: Parameters<typeof signIn>[3] = {}) {
-  const account = newAccount()
-  const { id } = (await register(app, account)).json()
-  const tokens = (await signIn(app, account.email, account.password, options)).json()
-  return { ...account, id: id as string, accessToken: tokens.access_token as string, refreshToken: tokens.refresh_token as string }
+const me = async (app: FastifyInstance, accessToken: string) => app.inject({ method: 'GET', url: '/api/users/me', headers: bearer(accessToken) })
+/** A new account signed in from where `options` say. */
+const signedInFrom = async (app: FastifyInstance, options: TokenRequestOptions, account: Account = newAccount('keeper')) => {
+  await register(app, account)
+  const tokens = await signIn(app, account.email, account.password, options)
+  return { ...account, ...(tokens.json() as { access_token: string, refresh_token: string }) }
 }
 
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
@@ -57,37 +30,37 @@ t.test('access tokens die with their sign-in: logout, reuse, ending the session,
   const app = await buildApp(t, env({ REFRESH_GRACE_SECONDS: '0' }))
 
   const loggedOut = await signedIn(app)
-  t.equal((await me(app, loggedOut.accessToken)).statusCode, 200)
-  await app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refresh_token: loggedOut.refreshToken } })
-  const afterLogout = await me(app, loggedOut.accessToken)
+  t.equal((await me(app, loggedOut.access_token)).statusCode, 200)
+  await app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refresh_token: loggedOut.refresh_token } })
+  const afterLogout = await me(app, loggedOut.access_token)
   t.equal(afterLogout.statusCode, 401, 'after logout the access token gets 401 at once')
   t.equal(afterLogout.headers['www-authenticate'], 'Bearer error="invalid_token"')
 
   const stolen = await signedIn(app)
-  const next = (await refresh(app, stolen.refreshToken)).json()
-  t.equal((await refresh(app, stolen.refreshToken)).statusCode, 400, 'reuse')
-  t.equal((await me(app, stolen.accessToken)).statusCode, 401, 'reuse detection ends the first access token')
+  const next = (await refresh(app, stolen.refresh_token)).json()
+  t.equal((await refresh(app, stolen.refresh_token)).statusCode, 400, 'reuse')
+  t.equal((await me(app, stolen.access_token)).statusCode, 401, 'reuse detection ends the first access token')
   t.equal((await me(app, next.access_token)).statusCode, 401, 'and the newest')
 
   const ended = await signedIn(app)
   const other = (await signIn(app, ended.email, ended.password)).json()
   const sid = claimsOf(other.access_token).sid
-  t.equal((await app.inject({ method: 'DELETE', url: `/api/users/me/sessions/${sid}`, headers: { authorization: `Bearer ${ended.accessToken}` } })).statusCode, 204)
+  t.equal((await app.inject({ method: 'DELETE', url: `/api/users/me/sessions/${sid}`, headers: bearer(ended.access_token) })).statusCode, 204)
   t.equal((await me(app, other.access_token)).statusCode, 401, 'an ended session\'s access token gets 401')
-  t.equal((await me(app, ended.accessToken)).statusCode, 200, 'the other sign-in goes on')
+  t.equal((await me(app, ended.access_token)).statusCode, 200, 'the other sign-in goes on')
 
   const changed = await signedIn(app)
   const second = (await signIn(app, changed.email, changed.password)).json()
   t.equal((await app.inject({
-    method: 'POST', url: '/api/users/me/password', headers: { authorization: `Bearer ${changed.accessToken}` }, payload: { current_password: changed.password, new_password: 'an entirely different phrase' }
+    method: 'POST', url: '/api/users/me/password', headers: bearer(changed.access_token), payload: { current_password: changed.password, new_password: 'an entirely different phrase' }
   })).statusCode, 204)
-  for (const token of [changed.accessToken, second.access_token]) t.equal((await me(app, token)).statusCode, 401, 'a password change ends every access token')
+  for (const token of [changed.access_token, second.access_token]) t.equal((await me(app, token)).statusCode, 401, 'a password change ends every access token')
 })
 
 t.test('every claim is required and checked: iss, aud, exp, iat, sub, sid, ver, typ at+jwt, lifetime', async (t) => {
   const app = await buildApp(t, env())
   const session = await signedIn(app)
-  const good = claimsOf(session.accessToken)
+  const good = claimsOf(session.access_token)
   const header = { alg: 'HS256', typ: 'at+jwt' }
   t.equal((await me(app, forge(header, good))).statusCode, 200, 'the same claims, signed again, are accepted')
   const without = (name: string) => Object.fromEntries(Object.entries(good).filter(([key]) => key !== name))
@@ -112,9 +85,9 @@ t.test('every claim is required and checked: iss, aud, exp, iat, sub, sid, ver, 
 
   const custom = await buildApp(t, env({ JWT_ISSUER: 'https://auth.spinta.example', JWT_AUDIENCE: 'https://api.spinta.example' }))
   const customSession = await signedIn(custom)
-  t.match(claimsOf(customSession.accessToken), { iss: 'https://auth.spinta.example', aud: 'https://api.spinta.example' }, 'JWT_ISSUER and JWT_AUDIENCE')
-  t.equal((await me(custom, customSession.accessToken)).statusCode, 200)
-  t.equal((await me(custom, session.accessToken)).statusCode, 401, 'a token of the default issuer and audience is foreign there')
+  t.match(claimsOf(customSession.access_token), { iss: 'https://auth.spinta.example', aud: 'https://api.spinta.example' }, 'JWT_ISSUER and JWT_AUDIENCE')
+  t.equal((await me(custom, customSession.access_token)).statusCode, 200)
+  t.equal((await me(custom, session.access_token)).statusCode, 401, 'a token of the default issuer and audience is foreign there')
 })
 
 t.test('a sign-in has an absolute lifetime refreshes cannot extend, and an idle timeout', async (t) => {
@@ -122,7 +95,7 @@ t.test('a sign-in has an absolute lifetime refreshes cannot extend, and an idle 
   const session = await signedIn(app)
   // 29 days and 23 hours later, refreshed every day: one hour of the sign-in is left.
   await admin.query("UPDATE sessions SET created_at = created_at - interval '29 days 23 hours', ends_at = ends_at - interval '29 days 23 hours' WHERE user_id = $1", [session.id])
-  const late = await refresh(app, session.refreshToken)
+  const late = await refresh(app, session.refresh_token)
   t.equal(late.statusCode, 200)
   t.ok(late.json().refresh_token_expires_in <= 3600, 'the new refresh token expires with the sign-in, not 7 days later')
   await admin.query("UPDATE sessions SET ends_at = now() - interval '1 second', expires_at = now() - interval '1 second' WHERE user_id = $1", [session.id])
@@ -133,8 +106,8 @@ t.test('a sign-in has an absolute lifetime refreshes cannot extend, and an idle 
   // Unused for longer than the idle timeout: its expiry has passed, though its end has not.
   await admin.query("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1", [idle.id])
   await admin.query("UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)", [idle.id])
-  t.match((await refresh(app, idle.refreshToken)).json(), { error: 'invalid_grant' }, 'an idle sign-in ends')
-  t.equal((await me(app, idle.accessToken)).statusCode, 401)
+  t.match((await refresh(app, idle.refresh_token)).json(), { error: 'invalid_grant' }, 'an idle sign-in ends')
+  t.equal((await me(app, idle.access_token)).statusCode, 401)
 })
 
 t.test('a user holds at most SESSIONS_PER_USER sign-ins: the oldest ends', async (t) => {
@@ -142,24 +115,23 @@ t.test('a user holds at most SESSIONS_PER_USER sign-ins: the oldest ends', async
   const first = await signedIn(app)
   const second = (await signIn(app, first.email, first.password)).json()
   const third = (await signIn(app, first.email, first.password)).json()
-  t.equal((await me(app, first.accessToken)).statusCode, 401, 'the oldest sign-in ended')
-  t.match((await refresh(app, first.refreshToken)).json(), { error: 'invalid_grant' })
+  t.equal((await me(app, first.access_token)).statusCode, 401, 'the oldest sign-in ended')
+  t.match((await refresh(app, first.refresh_token)).json(), { error: 'invalid_grant' })
   for (const tokens of [second, third]) t.equal((await me(app, tokens.access_token)).statusCode, 200)
 })
 
 t.test('GET /api/users/me/sessions lists the sign-ins, DELETE ends one, the current one included', async (t) => {
   const app = await buildApp(t, env())
-  const phone = await signedIn(app, { userAgent: 'Phone/1.0', remoteAddress: '203.0.113.7' })
-  const laptop = (await signIn(app, phone.email, phone.password, { userAgent: 'Laptop/2.0', remoteAddress: '2001:db8::7' })).json()
-  const auth = (token: string) => ({ authorization: `Bearer ${token}` })
+  const phone = await signedInFrom(app, { headers: { 'user-agent': 'Phone/1.0' }, remoteAddress: '203.0.113.7' })
+  const laptop = (await signIn(app, phone.email, phone.password, { headers: { 'user-agent': 'Laptop/2.0' }, remoteAddress: '2001:db8::7' })).json()
 
-  const listed = await app.inject({ method: 'GET', url: '/api/users/me/sessions', headers: auth(laptop.access_token) })
+  const listed = await app.inject({ method: 'GET', url: '/api/users/me/sessions', headers: bearer(laptop.access_token) })
   t.equal(listed.statusCode, 200)
   const sessions = listed.json()
   t.equal(sessions.length, 2)
   t.match(sessions, [
     { id: claimsOf(laptop.access_token).sid, user_agent: 'Laptop/2.0', client_ip: '2001:db8::7', current: true },
-    { id: claimsOf(phone.accessToken).sid, user_agent: 'Phone/1.0', client_ip: '203.0.113.7', current: false }
+    { id: claimsOf(phone.access_token).sid, user_agent: 'Phone/1.0', client_ip: '203.0.113.7', current: false }
   ], 'newest first, with where each came from and which is current')
   for (const session of sessions) {
     t.same(Object.keys(session).sort(), ['client_ip', 'created_at', 'current', 'ends_at', 'expires_at', 'id', 'last_used_at', 'user_agent'])
@@ -167,29 +139,29 @@ t.test('GET /api/users/me/sessions lists the sign-ins, DELETE ends one, the curr
   }
 
   const stranger = await signedIn(app)
-  const notMine = await app.inject({ method: 'DELETE', url: `/api/users/me/sessions/${claimsOf(stranger.accessToken).sid}`, headers: auth(laptop.access_token) })
+  const notMine = await app.inject({ method: 'DELETE', url: `/api/users/me/sessions/${claimsOf(stranger.access_token).sid}`, headers: bearer(laptop.access_token) })
   t.equal(notMine.statusCode, 404, 'another user\'s sign-in cannot be ended')
-  t.equal((await me(app, stranger.accessToken)).statusCode, 200)
-  t.equal((await app.inject({ method: 'DELETE', url: '/api/users/me/sessions/not-a-uuid', headers: auth(laptop.access_token) })).statusCode, 400)
+  t.equal((await me(app, stranger.access_token)).statusCode, 200)
+  t.equal((await app.inject({ method: 'DELETE', url: '/api/users/me/sessions/not-a-uuid', headers: bearer(laptop.access_token) })).statusCode, 400)
 
-  const current = await app.inject({ method: 'DELETE', url: `/api/users/me/sessions/${claimsOf(laptop.access_token).sid}`, headers: auth(laptop.access_token) })
+  const current = await app.inject({ method: 'DELETE', url: `/api/users/me/sessions/${claimsOf(laptop.access_token).sid}`, headers: bearer(laptop.access_token) })
   t.equal(current.statusCode, 204, 'ending the current sign-in is allowed')
   t.equal((await me(app, laptop.access_token)).statusCode, 401, 'and signs this client out')
-  t.equal((await app.inject({ method: 'GET', url: '/api/users/me/sessions', headers: auth(phone.accessToken) })).json().length, 1)
+  t.equal((await app.inject({ method: 'GET', url: '/api/users/me/sessions', headers: bearer(phone.access_token) })).json().length, 1)
   t.equal((await app.inject({ method: 'GET', url: '/api/users/me/sessions' })).statusCode, 401)
 })
 
 t.test('a refresh retried within REFRESH_GRACE_SECONDS succeeds, and the pair it replaces stops working; later, reuse ends the sign-in', async (t) => {
   const app = await buildApp(t, env({ REFRESH_GRACE_SECONDS: '10' }))
   const session = await signedIn(app)
-  const lost = (await refresh(app, session.refreshToken)).json()
-  const retried = await refresh(app, session.refreshToken)
+  const lost = (await refresh(app, session.refresh_token)).json()
+  const retried = await refresh(app, session.refresh_token)
   t.equal(retried.statusCode, 200, 'the retry gets a new pair')
   const kept = retried.json()
   t.not(kept.refresh_token, lost.refresh_token)
   t.equal((await me(app, kept.access_token)).statusCode, 200)
   t.equal((await me(app, lost.access_token)).statusCode, 401, 'the pair the retry replaced: its access token no longer works')
-  t.equal((await me(app, session.accessToken)).statusCode, 401, 'nor do older ones')
+  t.equal((await me(app, session.access_token)).statusCode, 401, 'nor do older ones')
   const next = await refresh(app, kept.refresh_token)
   t.equal(next.statusCode, 200, 'the sign-in goes on with the retry\'s pair')
 
@@ -200,15 +172,15 @@ t.test('a refresh retried within REFRESH_GRACE_SECONDS succeeds, and the pair it
   t.equal((await me(app, next.json().access_token)).statusCode, 401)
 
   const replaced = await signedIn(app)
-  const lostAgain = (await refresh(app, replaced.refreshToken)).json()
-  t.equal((await refresh(app, replaced.refreshToken)).statusCode, 200)
+  const lostAgain = (await refresh(app, replaced.refresh_token)).json()
+  t.equal((await refresh(app, replaced.refresh_token)).statusCode, 200)
   t.match((await refresh(app, lostAgain.refresh_token)).json(), { error: 'invalid_grant', error_description: /already used/ },
     'the replaced refresh token, presented later, counts as reuse')
 })
 
 t.test('the token endpoint speaks OAuth 2.0 to a standard client library (openid-client) over HTTP', async (t) => {
   const app = await buildApp(t, env())
-  const account = newAccount()
+  const account = newAccount('keeper')
   await register(app, account)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as { port: number }
@@ -216,14 +188,14 @@ t.test('the token endpoint speaks OAuth 2.0 to a standard client library (openid
   const config = new client.Configuration({ issuer: base, token_endpoint: `${base}/api/auth/token` }, 'spinta-test-client', undefined, client.None())
   client.allowInsecureRequests(config)
 
-  const signedIn = await client.genericGrantRequest(config, 'password', { username: account.email, password: account.password })
-  t.equal(signedIn.token_type, 'bearer')
-  t.type(signedIn.refresh_token, 'string')
-  t.equal(signedIn.expires_in, 1800)
-  t.equal((await me(app, signedIn.access_token)).statusCode, 200)
+  const granted = await client.genericGrantRequest(config, 'password', { username: account.email, password: account.password })
+  t.equal(granted.token_type, 'bearer')
+  t.type(granted.refresh_token, 'string')
+  t.equal(granted.expires_in, 1800)
+  t.equal((await me(app, granted.access_token)).statusCode, 200)
 
-  const refreshed = await client.refreshTokenGrant(config, signedIn.refresh_token as string)
-  t.not(refreshed.refresh_token, signedIn.refresh_token)
+  const refreshed = await client.refreshTokenGrant(config, granted.refresh_token as string)
+  t.not(refreshed.refresh_token, granted.refresh_token)
   t.equal((await me(app, refreshed.access_token)).statusCode, 200)
 
   const wrong = await client.genericGrantRequest(config, 'password', { username: account.email, password: 'not the password at all' }).catch((error: unknown) => error)
@@ -236,7 +208,7 @@ t.test('the token endpoint speaks OAuth 2.0 to a standard client library (openid
 
 t.test('passwords as NIST SP 800-63B-4 asks, the same at registration and password change', async (t) => {
   const app = await buildApp(t, env())
-  const refusal = async (passwordTried: string, email = newAccount().email) => {
+  const refusal = async (passwordTried: string, email = newAccount('keeper').email) => {
     const response = await register(app, { email, password: passwordTried, full_name: 'Someone' })
     t.equal(response.statusCode, 400, JSON.stringify(passwordTried))
     return response.json() as { detail: string, errors: Array<{ path: string, message: string }> }
@@ -249,16 +221,16 @@ t.test('passwords as NIST SP 800-63B-4 asks, the same at registration and passwo
   t.match(await refusal('my name is penalty-kicker', 'penalty-kicker@example.com'), { detail: /must not contain your email address's name/ })
   t.match(await refusal('x'.repeat(129)), { detail: /at most 128 characters/ })
 
-  t.equal((await register(app, { ...newAccount(), password: 'fifteen chars!!' })).statusCode, 201, '15 characters, no composition rules')
-  t.equal((await register(app, { ...newAccount(), password: 'ü'.repeat(64) + ' and more' })).statusCode, 201, 'more than 64 characters are allowed')
+  t.equal((await register(app, { ...newAccount('keeper'), password: 'fifteen chars!!' })).statusCode, 201, '15 characters, no composition rules')
+  t.equal((await register(app, { ...newAccount('keeper'), password: 'ü'.repeat(64) + ' and more' })).statusCode, 201, 'more than 64 characters are allowed')
 
   // NFKC: "ﬁ" (one ligature) and "fi", a precomposed "é" and "e" + combining acute, are one password.
-  const unicode = { ...newAccount(), password: 'ﬁnal whistle café blue' }
+  const unicode = { ...newAccount('keeper'), password: 'ﬁnal whistle café blue' }
   t.equal((await register(app, unicode)).statusCode, 201)
   t.equal((await signIn(app, unicode.email, 'final whistle cafe\u0301 blue')).statusCode, 200, 'signs in however it is typed')
 
   // A hash made before normalisation, of a password NFKC changes, still verifies.
-  const legacy = { ...newAccount(), password: 'ﬁeld goal kicker one' }
+  const legacy = { ...newAccount('keeper'), password: 'ﬁeld goal kicker one' }
   const { id } = (await register(app, legacy)).json()
   const { hash } = await import('@node-rs/argon2')
   await admin.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, await hash(legacy.password, { memoryCost: 19_456, timeCost: 2, parallelism: 1 })])
@@ -266,7 +238,7 @@ t.test('passwords as NIST SP 800-63B-4 asks, the same at registration and passwo
 
   const session = await signedIn(app)
   const change = async (next: string) => app.inject({
-    method: 'POST', url: '/api/users/me/password', headers: { authorization: `Bearer ${session.accessToken}` }, payload: { current_password: session.password, new_password: next }
+    method: 'POST', url: '/api/users/me/password', headers: bearer(session.access_token), payload: { current_password: session.password, new_password: next }
   })
   const listed = await change('1234567890qwerty')
   t.equal(listed.statusCode, 400)
@@ -276,7 +248,7 @@ t.test('passwords as NIST SP 800-63B-4 asks, the same at registration and passwo
 
 t.test('one account takes ACCOUNT_LOGIN_ATTEMPTS_PER_HOUR guesses however many addresses they come from, while its owner still signs in', async (t) => {
   const app = await buildApp(t, env({ ACCOUNT_LOGIN_ATTEMPTS_PER_HOUR: '5' }))
-  const owner = await signedIn(app, { remoteAddress: '198.51.100.1' })
+  const owner = await signedInFrom(app, { remoteAddress: '198.51.100.1' })
   const cookie = (await signIn(app, owner.email, owner.password, { remoteAddress: '198.51.100.1' })).cookies.find((c) => c.name === DEVICE_COOKIE)
   t.match(cookie, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/auth/token' }, 'a signed, HttpOnly, Secure device cookie')
 
@@ -290,10 +262,10 @@ t.test('one account takes ACCOUNT_LOGIN_ATTEMPTS_PER_HOUR guesses however many a
   t.ok(retryAfter > 3500 && retryAfter <= 3600, 'Retry-After says when the hour ends')
   t.match(refused.json(), { status: 429, detail: /^Too many sign-in attempts for this account; retry in \d+ s$/ })
 
-  const withCookie = await signIn(app, owner.email, owner.password, { remoteAddress: '192.0.2.200', cookie: `${DEVICE_COOKIE}=${cookie?.value}` })
+  const withCookie = await signIn(app, owner.email, owner.password, { remoteAddress: '192.0.2.200', headers: { cookie: `${DEVICE_COOKIE}=${cookie?.value}` } })
   t.equal(withCookie.statusCode, 200, 'the owner\'s device, from anywhere, keeps its own allowance')
   t.equal((await signIn(app, owner.email, owner.password, { remoteAddress: '198.51.100.1' })).statusCode, 200, 'so does the address the owner signed in from')
-  const forged = await signIn(app, owner.email, owner.password, { remoteAddress: '192.0.2.201', cookie: `${DEVICE_COOKIE}=${cookie?.value.replace(/^./, (c) => c === 'A' ? 'B' : 'A')}` })
+  const forged = await signIn(app, owner.email, owner.password, { remoteAddress: '192.0.2.201', headers: { cookie: `${DEVICE_COOKIE}=${cookie?.value.replace(/^./, (c) => c === 'A' ? 'B' : 'A')}` } })
   t.equal(forged.statusCode, 429, 'an altered cookie is no one\'s device')
 
   // The window's end, brought forward rather than waited for.
@@ -305,10 +277,10 @@ t.test('per-address limits group IPv6 by /64 and by /48', async (t) => {
   const app = await buildApp(t, env({ PASSWORD_CHECKS_PER_MINUTE: '2' }))
   // Each attempt from a new /64 of one /48, for a new username each time.
   const statuses: number[] = []
-  for (let subnet = 1; subnet <= 10; subnet++) statuses.push((await signIn(app, newAccount().email, 'a wrong guess of some length', { remoteAddress: `2001:db8:7:${subnet.toString(16)}::1` })).statusCode)
+  for (let subnet = 1; subnet <= 10; subnet++) statuses.push((await signIn(app, newAccount('keeper').email, 'a wrong guess of some length', { remoteAddress: `2001:db8:7:${subnet.toString(16)}::1` })).statusCode)
   t.same(statuses, [400, 400, 400, 400, 400, 400, 400, 400, 429, 429], 'four times the per-address budget for the /48, then refused')
-  const sameSixtyFour = await signIn(app, newAccount().email, 'a wrong guess', { remoteAddress: '2001:db8:8:1::1' })
+  const sameSixtyFour = await signIn(app, newAccount('keeper').email, 'a wrong guess', { remoteAddress: '2001:db8:8:1::1' })
   t.equal(sameSixtyFour.statusCode, 400, 'another /48 is not limited')
-  t.equal((await signIn(app, newAccount().email, 'a wrong guess', { remoteAddress: '2001:db8:8:1::2' })).statusCode, 400)
-  t.equal((await signIn(app, newAccount().email, 'a wrong guess', { remoteAddress: '2001:db8:8:1:ffff::3' })).statusCode, 429, 'one /64 shares one count')
+  t.equal((await signIn(app, newAccount('keeper').email, 'a wrong guess', { remoteAddress: '2001:db8:8:1::2' })).statusCode, 400)
+  t.equal((await signIn(app, newAccount('keeper').email, 'a wrong guess', { remoteAddress: '2001:db8:8:1:ffff::3' })).statusCode, 429, 'one /64 shares one count')
 })
