@@ -65,7 +65,7 @@ t.test('three instances started from the systemd unit\'s own lines serve behind 
   await chmod(dir, 0o755)
 
   // The operator's steps: a release built elsewhere, migrated, then the link switched to it.
-  const release = await buildRelease(t, database.url)
+  const release = await buildRelease(database.url)
   t.equal((await systemdInstance('8001')).workingDirectory, '/srv/spinta/current', 'the unit runs the release the link names')
   const current = path.join(dir, 'current')
   await symlink(release, current)
