@@ -63,7 +63,9 @@ export interface BuildOptions {
  * operation in the app's own OpenAPI document.
  */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug' })
+  // Under tap every source file is compiled as it loads: on a busy machine, loading them all takes
+  // longer than Fastify's 10 s plugin timeout, which the bundled production server never nears.
+  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug', overrides: { pluginTimeout: 120_000 } })
   // onRoute hooks take effect at once, so this one sees every route the app adds once it loads.
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
   const answers = recordAnswers(fastify)
