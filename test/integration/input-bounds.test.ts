@@ -80,7 +80,6 @@ t.test('every request input in the document is bounded: strings, numbers, arrays
 })
 
 t.test('one past each bound of a request body gets 400 naming it; the bound itself passes validation', async (t) => {
-
   let probes = 0
   for (const { method, path, operation } of operations) {
     for (const [type, { schema, example: only, examples }] of Object.entries(operation.requestBody?.content ?? {})) {
