@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { TeamRole } from '../src/teams/schemas.js'
-
-/** Long and not on any common-password list, so it passes today's and stricter password rules. */
-export const PASSWORD = 'a long and unlisted passphrase 42'
+import { bearer, newAccount, signedIn } from './accounts.js'
 
 export interface Account {
   id: string
@@ -14,22 +12,10 @@ export interface LogLines {
   lines: Array<Record<string, unknown>>
 }
 
-let accounts = 0
-
 /** A new account, signed in. */
 export async function signUp (app: FastifyInstance, name = 'user'): Promise<Account> {
-  accounts += 1
-  const email = `${name}.${accounts}.${process.pid}@example.com`
-  const registered = await app.inject({ method: 'POST', url: '/api/auth/register', payload: { email, password: PASSWORD, full_name: `${name} ${accounts}` } })
-  if (registered.statusCode !== 201) throw new Error(`registration answered ${registered.statusCode}: ${registered.body}`)
-  const token = await app.inject({
-    method: 'POST',
-    url: '/api/auth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ grant_type: 'password', username: email, password: PASSWORD }).toString()
-  })
-  if (token.statusCode !== 200) throw new Error(`sign-in answered ${token.statusCode}: ${token.body}`)
-  return { id: registered.json().id, email, authorization: `Bearer ${token.json().access_token}` }
+  const { id, email, access_token: accessToken } = await signedIn(app, newAccount(name))
+  return { id, email, ...bearer(accessToken) }
 }
 
 /** The token of the last invitation mail to `email`, from the app's log. */

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { bearer, newAccount, signedIn } from '../accounts.js'
 
 /** The parts of a JSON Schema that bound a value. */
 interface Schema {
@@ -55,14 +56,12 @@ const app = await buildApp(t, testEnv(database, { PASSWORD_CHECKS_PER_MINUTE: '1
 const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
 // Operations that need a signed-in user validate their body only once the token is checked. This
 // password is not the one in the examples, so a probe that passes validation changes nothing.
-const account = { email: 'bounds@example.com', password: 'not the example password', full_name: 'Bounds' }
-await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
-const signedIn = await app.inject({ method: 'POST', url: '/api/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ username: account.email, password: account.password }).toString() })
-const authorization = `Bearer ${signedIn.json().access_token}`
+const account = await signedIn(app, newAccount('bounds'))
+const { authorization } = bearer(account.access_token)
 // Path parameters name real objects the account may use: a team it coaches, a player of it, itself.
 const team = (await app.inject({ method: 'POST', url: '/api/teams', headers: { authorization }, payload: { name: 'Bounds' } })).json()
 const player = (await app.inject({ method: 'POST', url: `/api/teams/${team.id}/players`, headers: { authorization }, payload: { display_name: 'Bounds', birth_year: 2014, position: 'defender' } })).json()
-const pathParameters: Record<string, string> = { team_id: team.id, player_id: player.id, user_id: (await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization } })).json().id }
+const pathParameters: Record<string, string> = { team_id: team.id, player_id: player.id, user_id: account.id }
 const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name])
 const operations = Object.entries(document.paths as Record<string, Record<string, Operation>>)
   .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })))

@@ -1,16 +1,12 @@
-import pg from 'pg'
 import t from 'tap'
-import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, captureLogs, startSharedDatabase } from '../helper.js'
 import { keysetStatement } from '../../src/pagination/pagination.js'
 import { rosterList } from '../../src/teams/players.js'
 import { addPlayer, createTeam, join, manySignIns, signUp, type Account } from '../teams.js'
 
-const database = await startTestDatabase(t)
+const { admin, env } = await startSharedDatabase(t, manySignIns)
 const logs = captureLogs()
-const app = await buildApp(t, testEnv(database, manySignIns), { logs })
-const admin = new pg.Client({ connectionString: database.url })
-await admin.connect()
-t.teardown(() => admin.end())
+const app = await buildApp(t, env(), { logs })
 
 const as = (account: Account, headers: Record<string, string> = {}) => ({ authorization: account.authorization, ...headers })
 const positions = ['goalkeeper', 'defender', 'midfielder', 'forward']
