@@ -65,7 +65,7 @@ export function memberStore ({ query, transaction }: TeamDatabase): MemberStore 
         const member = rows[0]
         if (member === undefined) throw httpError(404, 'This user is not a member of this team')
         if (member.role === 'coach' && member.coaches === 1) {
-          throw httpError(409, 'The last coach cannot leave the team: make another member coach first, or delete the team')
+          throw httpError(409, 'The last coach cannot leave the team: invite another coach first, or delete the team')
         }
         await q('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId])
       })

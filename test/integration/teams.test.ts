@@ -254,7 +254,7 @@ t.test('invitations: 202 for any address, a token that works once for its addres
   t.equal((await accept(stranger, expiredToken)).statusCode, 400, 'expired')
 
   const lastCoach = await app.inject({ method: 'DELETE', url: `/api/teams/${teamId}/members/${coach.id}`, headers: as(coach) })
-  t.same([lastCoach.statusCode, lastCoach.json().detail], [409, 'The last coach cannot leave the team: make another member coach first, or delete the team'])
+  t.same([lastCoach.statusCode, lastCoach.json().detail], [409, 'The last coach cannot leave the team: invite another coach first, or delete the team'])
   t.equal((await app.inject({ method: 'DELETE', url: `/api/teams/${teamId}/members/${coach.id}`, headers: as(invitee) })).statusCode, 403, 'staff cannot remove the coach')
   t.equal((await app.inject({ method: 'DELETE', url: `/api/teams/${teamId}/members/${invitee.id}`, headers: as(invitee) })).statusCode, 204, 'a member may leave')
   t.equal((await app.inject({ method: 'GET', url: `/api/teams/${teamId}`, headers: as(invitee) })).statusCode, 404, 'and is then an outsider')

@@ -49,7 +49,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
         ...teamErrors({
           path: `${teamPath}/members/4b4f8f4e-3f1d-4c55-9a57-3f0f7b1c2d10`,
           team: true,
-          own: { 409: { description: 'The member is the team\'s last coach', detail: 'The last coach cannot leave the team: make another member coach first, or delete the team' } }
+          own: { 409: { description: 'The member is the team\'s last coach', detail: 'The last coach cannot leave the team: invite another coach first, or delete the team' } }
         })
       }
     }
