@@ -30,7 +30,10 @@ export default fp(async function docs (fastify) {
         { name: 'Root', description: 'Where to start' },
         { name: 'Health', description: 'Liveness, readiness and database checks for monitors and load balancers' },
         { name: 'Auth', description: 'Accounts and access tokens (OAuth2 password flow)' },
-        { name: 'Users', description: 'The signed-in user' }
+        { name: 'Users', description: 'The signed-in user' },
+        { name: 'Teams', description: 'Teams, and who may do what in them' },
+        { name: 'Players', description: 'A team\'s players: minors, so only what the game needs' },
+        { name: 'Members', description: 'A team\'s members and roles, invitations, guardian links and the audit' }
       ],
       components: {
         securitySchemes: {

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { PROBLEM_MEDIA_TYPE, ProblemSchema, type Problem } from './problem.js'
 
 /** The error statuses an operation may document one by one; anything else falls under `default`. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 428 | 429 | 503
 
 /** What one error status means for one operation, and the `detail` its example shows. */
 export interface ErrorDoc {

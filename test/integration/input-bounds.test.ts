@@ -56,7 +56,13 @@ const app = await buildApp(t, testEnv(database, { PASSWORD_CHECKS_PER_MINUTE: '1
 const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
 // Operations that need a signed-in user validate their body only once the token is checked. This
 // password is not the one in the examples, so a probe that passes validation changes nothing.
-const { authorization } = bearer((await signedIn(app, newAccount('bounds'))).access_token)
+const account = await signedIn(app, newAccount('bounds'))
+const { authorization } = bearer(account.access_token)
+// Path parameters name real objects the account may use: a team it coaches, a player of it, itself.
+const team = (await app.inject({ method: 'POST', url: '/api/teams', headers: { authorization }, payload: { name: 'Bounds' } })).json()
+const player = (await app.inject({ method: 'POST', url: `/api/teams/${team.id}/players`, headers: { authorization }, payload: { display_name: 'Bounds', birth_year: 2014, position: 'defender' } })).json()
+const pathParameters: Record<string, string> = { team_id: team.id, player_id: player.id, user_id: account.id }
+const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name])
 const operations = Object.entries(document.paths as Record<string, Record<string, Operation>>)
   .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })))
 
@@ -73,9 +79,6 @@ t.test('every request input in the document is bounded: strings, numbers, arrays
 })
 
 t.test('one past each bound of a request body gets 400 naming it; the bound itself passes validation', async (t) => {
-  // No operation takes parameters: when one does, its bounds need requests of their own here.
-  t.same(operations.filter(({ operation }) => (operation.parameters ?? []).length > 0).map(({ path }) => path), [])
-
   let probes = 0
   for (const { method, path, operation } of operations) {
     for (const [type, { schema, example: only, examples }] of Object.entries(operation.requestBody?.content ?? {})) {
@@ -86,9 +89,9 @@ t.test('one past each bound of a request body gets 400 naming it; the bound itse
       }
       const send = (body: Record<string, unknown>) => app.inject({
         method,
-        url: path,
+        url: concrete(path),
         headers: { 'content-type': type, ...((operation.security ?? []).length > 0 ? { authorization } : {}) },
-        payload: type === 'application/json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString()
+        payload: type.endsWith('json') ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString()
       })
       /** `body` is refused with 400, with `message` at `pointer`; `atBound` is not refused at `pointer`. */
       const probe = async (pointer: string, message: RegExp, past: Record<string, unknown>, atBound?: Record<string, unknown>) => {
@@ -136,4 +139,25 @@ t.test('one past each bound of a request body gets 400 naming it; the bound itse
     }
   }
   t.ok(probes >= 8, `${probes} bounds probed`)
+})
+
+t.test('one past each bound of a query parameter gets 400 naming it; the bound itself is accepted', async (t) => {
+  let probes = 0
+  for (const { method, path, operation } of operations) {
+    for (const { name, in: where, schema } of operation.parameters ?? []) {
+      if (where !== 'query' || schema.maximum === undefined) continue
+      const minimum = (schema as { minimum?: number }).minimum ?? 0
+      for (const [value, refused] of [[schema.maximum + 1, true], [minimum - 1, true], [schema.maximum, false], [minimum, false]] as const) {
+        probes += 1
+        const answer = await app.inject({ method, url: `${concrete(path)}?${name}=${value}`, headers: { authorization } })
+        if (refused) {
+          t.equal(answer.statusCode, 400, `${method} ${path}?${name}=${value} gets 400`)
+          t.match(answer.json().errors, [{ path: `/querystring/${name}` }], `${method} ${path}: the problem names ${name}`)
+        } else {
+          t.equal(answer.statusCode, 200, `${method} ${path}?${name}=${value} is accepted`)
+        }
+      }
+    }
+  }
+  t.ok(probes >= 16, `${probes} query bounds probed`)
 })

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -13,8 +13,17 @@ import { projectRoot } from '../../src/project.js'
 
 type Cleanup = Pick<typeof t, 'teardown'>
 
+/** The release's migrations, in order: each test expects every one of them. */
+const migrations = (await readdir(migrationsDir)).flatMap((file) => {
+  const match = /^(\d+)\.do\.(.+)\.sql$/.exec(file)
+  return match === null ? [] : [{ file: file.replace(/\.sql$/, ''), version: Number(match[1]), name: match[2] }]
+}).sort((a, b) => a.version - b.version)
+const latest = migrations.at(-1)!.version
+const versions = migrations.map(({ version }) => version)
+const steps = (action: 'do' | 'undo') => migrations.map(({ version, name }) => ({ version, name, action }))
+
 /** What `npm run migrate` prints when it takes a new database to the latest version. */
-const UP_TO_LATEST = 'applied 001.do.create-users\napplied 002.do.create-rate-limits\napplied 003.do.create-sessions\napplied 004.do.sign-in-hardening\nThe schema is now at version 4 (the latest).\n'
+const UP_TO_LATEST = `${migrations.map(({ file }) => `applied ${file}\n`).join('')}The schema is now at version ${latest} (the latest).\n`
 
 const database = await startTestDatabase(t)
 let databases = 0
@@ -46,23 +55,23 @@ async function tableExists (client: pg.Client, table: string): Promise<boolean> 
 
 t.test('migrations go up, down to 0 and up again', async (t) => {
   const { client } = await freshDatabase(t)
-  t.same(await readSchemaVersion(client), { current: 0, latest: 4 }, 'a new database is at version 0')
+  t.same(await readSchemaVersion(client), { current: 0, latest }, 'a new database is at version 0')
 
   const up = await migrate(client)
-  t.same(up.steps, [{ version: 1, name: 'create-users', action: 'do' }, { version: 2, name: 'create-rate-limits', action: 'do' }, { version: 3, name: 'create-sessions', action: 'do' }, { version: 4, name: 'sign-in-hardening', action: 'do' }])
-  t.match(up, { from: 0, current: 4, latest: 4 })
+  t.same(up.steps, steps('do'))
+  t.match(up, { from: 0, current: latest, latest })
   t.ok(await tableExists(client, 'users'))
   t.ok(await tableExists(client, 'rate_limits'))
 
   const down = await migrate(client, 0)
-  t.same(down.steps, [{ version: 4, name: 'sign-in-hardening', action: 'undo' }, { version: 3, name: 'create-sessions', action: 'undo' }, { version: 2, name: 'create-rate-limits', action: 'undo' }, { version: 1, name: 'create-users', action: 'undo' }])
+  t.same(down.steps, steps('undo').reverse())
   t.equal(down.current, 0)
   t.notOk(await tableExists(client, 'users'), 'the undo migrations dropped the tables')
   t.notOk(await tableExists(client, 'sessions'))
   t.notOk(await tableExists(client, 'rate_limits'))
 
   const again = await migrate(client)
-  t.equal(again.current, 3)
+  t.equal(again.current, latest)
   t.ok(await tableExists(client, 'users'))
   t.same((await migrate(client)).steps, [], 'a run at the latest version does nothing')
 })
@@ -86,10 +95,10 @@ t.test('two migration runs at once: both succeed and the schema is applied once'
   const { url, client } = await freshDatabase(t)
   const other = await connectedClient(t, url)
   const runs = await Promise.all([migrate(client), migrate(other)])
-  t.same(runs.map((run) => run.current), [4, 4])
-  t.same(runs.flatMap((run) => run.steps).map((step) => step.version).sort(), [1, 2, 3, 4], 'each migration was applied by exactly one run')
+  t.same(runs.map((run) => run.current), [latest, latest])
+  t.same(runs.flatMap((run) => run.steps).map((step) => step.version).sort((a, b) => a - b), versions, 'each migration was applied by exactly one run')
   const { rows } = await client.query('SELECT version FROM schemaversion WHERE version > 0 ORDER BY version')
-  t.same(rows.map((row) => Number(row.version)), [1, 2, 3, 4])
+  t.same(rows.map((row) => Number(row.version)), versions)
 })
 
 t.test('a failing migration changes nothing and names itself; every migration needs its undo', async (t) => {
@@ -115,13 +124,13 @@ t.test('a failing migration changes nothing and names itself; every migration ne
 t.test('outside production the server applies pending migrations at start-up', async (t) => {
   const { url, client } = await freshDatabase(t)
   await buildApp(t, testEnv({ url }, { NODE_ENV: 'development' }))
-  t.same(await readSchemaVersion(client), { current: 4, latest: 4 })
+  t.same(await readSchemaVersion(client), { current: latest, latest })
 })
 
 t.test('in production the server refuses to start while the schema is behind, naming the fix', async (t) => {
   const { url, client } = await freshDatabase(t)
   const env = testEnv({ url }, { NODE_ENV: 'production' })
-  await t.rejects(buildApp(t, env), /schema is at version 0 and this release needs version 4: run `npm run migrate`/)
+  await t.rejects(buildApp(t, env), new RegExp(`schema is at version 0 and this release needs version ${latest}: run \`npm run migrate\``))
   t.equal((await readSchemaVersion(client)).current, 0, 'production never migrates by itself')
 
   await migrate(client)
@@ -132,12 +141,12 @@ t.test('in production the server refuses to start while the schema is behind, na
 t.test('in production a schema newer than the release (after a rollback) is logged, not refused', async (t) => {
   const { url, client } = await freshDatabase(t)
   await migrate(client)
-  await client.query("INSERT INTO schemaversion (version, name) VALUES (5, 'from-a-newer-release')")
+  await client.query("INSERT INTO schemaversion (version, name) VALUES ($1, 'from-a-newer-release')", [latest + 1])
   const logs = captureLogs()
   const app = await buildApp(t, testEnv({ url }, { NODE_ENV: 'production' }), { logs })
   t.equal((await app.inject({ method: 'GET', url: '/api/health' })).statusCode, 200)
   const warning = logs.lines.find((line) => line.msg === 'the database schema is newer than this release')
-  t.match(warning, { level: 40, schemaVersion: 5, latest: 4 })
+  t.match(warning, { level: 40, schemaVersion: latest + 1, latest })
 })
 
 const runCli = promisify(execFile)
@@ -157,7 +166,7 @@ t.test('npm run migrate moves a DATABASE_URL to the latest version or to a given
   t.ok(await tableExists(client, 'users'))
 
   const down = await cli(['0'], { DATABASE_URL: url })
-  t.equal(down.stdout, 'undid 004.undo.sign-in-hardening\nundid 003.undo.create-sessions\nundid 002.undo.create-rate-limits\nundid 001.undo.create-users\nThe schema is now at version 0 (the latest is 4).\n')
+  t.equal(down.stdout, `${migrations.map(({ file }) => `undid ${file.replace('.do.', '.undo.')}\n`).reverse().join('')}The schema is now at version 0 (the latest is ${latest}).\n`)
   t.notOk(await tableExists(client, 'users'))
 
   await t.rejects(cli(['nine'], { DATABASE_URL: url }), { code: 2, stderr: /"nine" is not a version number[\s\S]*Usage: npm run migrate/ })
@@ -187,5 +196,5 @@ t.test('npm run migrate without DATABASE_URL says so and migrates the embedded d
   const { stdout } = await cli([], { EMBEDDED_DATABASE_DIR: dataDir })
   t.equal(stdout, `DATABASE_URL is not set: migrating the embedded PostgreSQL in ${dataDir}\n` +
     UP_TO_LATEST)
-  t.match((await cli([], { EMBEDDED_DATABASE_DIR: dataDir })).stdout, /already at version 4 \(the latest\): nothing to do/, 'the data survived')
+  t.match((await cli([], { EMBEDDED_DATABASE_DIR: dataDir })).stdout, new RegExp(`already at version ${latest} \\(the latest\\): nothing to do`), 'the data survived')
 })
