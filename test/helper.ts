@@ -53,6 +53,8 @@ export interface BuildOptions {
   /** Sees every route as the app adds it (an onRoute hook registered before the app). */
   onRoute?: (route: RouteOptions) => void
   logs?: { stream: Writable }
+  /** The clock mailed tokens expire by (the system's by default). */
+  now?: () => Date
   /** Gets the answers whose status the document does not show for their operation; by default the test fails naming them. */
   onUndocumented?: (answers: string[]) => void
 }
@@ -63,7 +65,7 @@ export interface BuildOptions {
  * operation in the app's own OpenAPI document.
  */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug' })
+  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug', now: options.now })
   // onRoute hooks take effect at once, so this one sees every route the app adds once it loads.
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
   const answers = recordAnswers(fastify)

@@ -15,10 +15,14 @@ const SWEEP_EVERY_MS = 60_000
 export interface PerClientLimitOptions {
   /** Names the limit's counts in the shared table: each limit needs its own. */
   name: string
-  /** Requests each client may make in a minute. */
-  perMinute: number
+  /** Requests each client may make in a minute (or give perHour). */
+  perMinute?: number
+  /** Requests each client may make in an hour. */
+  perHour?: number
   /** What else the count is per, besides the client (a username, say). */
   per?: (request: FastifyRequest) => string
+  /** Counts per `per` alone, whatever the client: one address's mails, from anywhere. */
+  acrossClients?: boolean
   /** The 429's detail, which goes on with "; retry in N s". */
   refusal: string
 }
@@ -37,6 +41,15 @@ declare module 'fastify' {
     perClientLimit: (options: PerClientLimitOptions) => PerClientLimit
     /** preHandler for the routes that hash or verify a password: PASSWORD_CHECKS_PER_MINUTE per client IP. */
     limitPasswordChecks: preHandlerAsyncHookHandler
+    /** preHandler for the routes that send a mail or take a mailed token: MAIL_REQUESTS_PER_MINUTE per client IP. */
+    limitMailRequests: preHandlerAsyncHookHandler
+    /**
+     * preHandler for the routes that mail an address (the body's `email`, else the signed-in user's):
+     * MAILS_PER_ADDRESS_PER_HOUR per address from all clients, counted whether or not it has an account.
+     */
+    limitMailsPerAddress: preHandlerAsyncHookHandler
+    /** Attempts at the signed-in user's current password (password change, account deletion): LOGIN_ATTEMPTS_PER_MINUTE per client IP and account. */
+    currentPasswordAttempts: PerClientLimit
     /** Deletes the counts whose window has ended (run every minute); the number deleted. */
     deleteExpiredRateLimits: () => Promise<number>
   }
@@ -89,11 +102,15 @@ export default fp(async function rateLimits (fastify) {
       'list it in TRUST_PROXY, or every client behind it shares one count of sign-ins and registrations')
   }
 
-  fastify.decorate('perClientLimit', ({ name, perMinute, per, refusal }: PerClientLimitOptions): PerClientLimit => {
+  fastify.decorate('perClientLimit', ({ name, perMinute, perHour, per, acrossClients = false, refusal }: PerClientLimitOptions): PerClientLimit => {
+    const keyOf = (request: FastifyRequest) => {
+      if (per === undefined) return clientKey(request)
+      return acrossClients ? per(request) : `${clientKey(request)}\0${per(request)}`
+    }
     const counter = fastify.createRateLimit({
-      max: perMinute,
-      timeWindow: 60_000,
-      keyGenerator: (request) => `${name} ${digest(per === undefined ? clientKey(request) : `${clientKey(request)}\0${per(request)}`)}`
+      max: perMinute ?? perHour ?? 1,
+      timeWindow: perMinute === undefined ? 3_600_000 : 60_000,
+      keyGenerator: (request) => `${name} ${digest(keyOf(request))}`
     })
     const refuse = async (request: FastifyRequest, reply: FastifyReply, increment: boolean) => {
       warnOfUntrustedProxy(request)
@@ -113,6 +130,29 @@ export default fp(async function rateLimits (fastify) {
     perMinute: fastify.config.PASSWORD_CHECKS_PER_MINUTE,
     refusal: 'Too many sign-ins and registrations from this address'
   }).count)
+
+  fastify.decorate('limitMailRequests', fastify.perClientLimit({
+    name: 'mail-requests',
+    perMinute: fastify.config.MAIL_REQUESTS_PER_MINUTE,
+    refusal: 'Too many account mail requests from this address'
+  }).count)
+
+  // The refusal is the same for every address, so it tells nothing about which have accounts.
+  fastify.decorate('limitMailsPerAddress', fastify.perClientLimit({
+    name: 'mails-per-address',
+    perHour: fastify.config.MAILS_PER_ADDRESS_PER_HOUR,
+    per: (request) => ((request.body as { email?: string } | undefined)?.email ?? request.user.email).toLowerCase(),
+    acrossClients: true,
+    refusal: 'Too many mails asked for this email address'
+  }).count)
+
+  // Guessing the current password with a stolen access token is slowed like guessing it at sign-in.
+  fastify.decorate('currentPasswordAttempts', fastify.perClientLimit({
+    name: 'password-change',
+    perMinute: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
+    per: (request) => request.user.id,
+    refusal: 'Too many attempts at the current password of this account from this address'
+  }))
 }, { name: 'rate-limit', dependencies: ['config', 'database', 'database-availability', 'migrations'] })
 
 /**

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
 import type { Query } from '../database/availability.js'
+import { hashOf, newToken } from './tokens.js'
 
 /** What presenting a refresh token came to. */
 export type Rotation =
@@ -24,15 +24,6 @@ export interface SessionStore {
 
 /** Expired rows removed per sign-in or refresh. */
 export const PRUNE_BATCH = 100
-
-/** 32 random bytes: as hard to guess as the signing key. */
-function newToken (): string {
-  return randomBytes(32).toString('base64url')
-}
-
-function hashOf (token: string): Buffer {
-  return createHash('sha256').update(token).digest()
-}
 
 /**
  * Sign-ins and their refresh tokens, in PostgreSQL so that any instance can refresh and a restart

@@ -17,15 +17,27 @@ export interface UserStore {
    */
   authenticate: (email: string, password: string) => Promise<VersionedUser | null>
   findById: (id: string) => Promise<User | null>
+  /** The user with this email in any letter case, or null. */
+  findByEmail: (email: string) => Promise<User | null>
   findVersionedById: (id: string) => Promise<VersionedUser | null>
   /**
    * Sets a new password if `current` is the user's password, raises the token version and ends
    * every sign-in of the user, all in one statement. False when `current` is wrong.
    */
   changePassword: (id: string, current: string, next: string) => Promise<boolean>
+  /**
+   * Sets a new password without the current one (a password reset, which also proves the address),
+   * ending every sign-in like a change. False when the account no longer exists.
+   */
+  resetPassword: (id: string, next: string) => Promise<boolean>
+  /**
+   * Deletes the account if `password` is its password, and with it everything that refers to it
+   * (ON DELETE CASCADE), in one statement. The deleted user, or null when `password` is wrong.
+   */
+  delete: (id: string, password: string) => Promise<User | null>
 }
 
-const columns = 'id, email, full_name, is_active, created_at'
+const columns = 'id, email, full_name, is_active, email_verified_at IS NOT NULL AS email_verified, created_at'
 
 /**
  * argon2id (the library's default algorithm) at OWASP's recommended minimum: 19 MiB, 2 passes, 1
@@ -51,6 +63,33 @@ export function userStore (query: Query, { preparedStatements }: UserStoreOption
   // time from the moment it loads.
   let argon2: Promise<typeof import('@node-rs/argon2')> | undefined
   const loadArgon2 = () => (argon2 ??= import('@node-rs/argon2'))
+
+  /** The user's password hash if `password` matches it, else null. */
+  async function passwordHashIfMatches (id: string, password: string): Promise<string | null> {
+    const { rows } = await query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id])
+    const { verify } = await loadArgon2()
+    return rows[0] !== undefined && await verify(rows[0].password_hash, password) ? rows[0].password_hash : null
+  }
+
+  /**
+   * Sets the password hash, raises the token version (voiding every access token and mailed token
+   * issued before) and ends every sign-in of the user, in one statement. With `currentHash`, only
+   * while the password is still that one. `verifiesEmail`: the change proved the address is theirs.
+   */
+  async function replacePassword (id: string, passwordHash: string, { currentHash, verifiesEmail }: { currentHash: string | null, verifiesEmail: boolean }): Promise<boolean> {
+    const { rows: changed } = await query(
+      `WITH changed AS (
+         UPDATE users SET password_hash = $2, token_version = token_version + 1,
+           email_verified_at = CASE WHEN $4 THEN coalesce(email_verified_at, now()) ELSE email_verified_at END
+         WHERE id = $1 AND ($3::text IS NULL OR password_hash = $3) RETURNING id
+       ), ended AS (
+         DELETE FROM sessions WHERE user_id IN (SELECT id FROM changed)
+       )
+       SELECT id FROM changed`,
+      [id, passwordHash, currentHash, verifiesEmail]
+    )
+    return changed.length > 0
+  }
 
   return {
     async create ({ email, password, full_name: fullName }) {
@@ -82,6 +121,11 @@ export function userStore (query: Query, { preparedStatements }: UserStoreOption
       return rows[0] ?? null
     },
 
+    async findByEmail (email) {
+      const { rows } = await query<User>(`SELECT ${columns} FROM users WHERE lower(email) = lower($1)`, [email])
+      return rows[0] ?? null
+    },
+
     async findVersionedById (id) {
       const { rows } = await query<User & { token_version: number }>(`SELECT ${columns}, token_version FROM users WHERE id = $1`, [id], versionedByIdStatement)
       if (rows[0] === undefined) return null
@@ -90,21 +134,23 @@ export function userStore (query: Query, { preparedStatements }: UserStoreOption
     },
 
     async changePassword (id, current, next) {
-      const { rows } = await query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id])
-      const { verify, hash } = await loadArgon2()
-      if (rows[0] === undefined || !(await verify(rows[0].password_hash, current))) return false
-      const passwordHash = await hash(next, hashOptions)
+      const currentHash = await passwordHashIfMatches(id, current)
+      if (currentHash === null) return false
+      const { hash } = await loadArgon2()
       // Only if the password is still the one just verified: of two changes at once, one wins.
-      const { rows: changed } = await query(
-        `WITH changed AS (
-           UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE id = $1 AND password_hash = $3 RETURNING id
-         ), ended AS (
-           DELETE FROM sessions WHERE user_id IN (SELECT id FROM changed)
-         )
-         SELECT id FROM changed`,
-        [id, passwordHash, rows[0].password_hash]
-      )
-      return changed.length > 0
+      return replacePassword(id, await hash(next, hashOptions), { currentHash, verifiesEmail: false })
+    },
+
+    async resetPassword (id, next) {
+      const { hash } = await loadArgon2()
+      return replacePassword(id, await hash(next, hashOptions), { currentHash: null, verifiesEmail: true })
+    },
+
+    async delete (id, password) {
+      const currentHash = await passwordHashIfMatches(id, password)
+      if (currentHash === null) return null
+      const { rows } = await query<User>(`DELETE FROM users WHERE id = $1 AND password_hash = $2 RETURNING ${columns}`, [id, currentHash])
+      return rows[0] ?? null
     }
   }
 }
