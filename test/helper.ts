@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, RouteOptions } from 'fastify'
+import pg from 'pg'
 import { buildApp as buildServerApp } from '../src/app.js'
 import { startThrowawayDatabase, type EmbeddedDatabase } from '../src/database/embedded.js'
+import { migrate } from '../src/database/migrations.js'
 import { trustProxyFrom } from '../src/http/trust-proxy.js'
 
 /** The part of tap's Test this helper needs. */
@@ -19,6 +21,28 @@ export async function startTestDatabase (t: TestContext): Promise<EmbeddedDataba
   const database = await startThrowawayDatabase()
   t.teardown(() => database.destroy())
   return database
+}
+
+export interface SharedDatabase {
+  database: EmbeddedDatabase
+  /** A connection of its own, for setting up and inspecting rows behind the apps' backs. */
+  admin: pg.Client
+  /** A complete environment for an app on this database. */
+  env: (overrides?: Env) => Env
+}
+
+/**
+ * A throwaway database with the schema migrated, for a test file whose apps all share it. Sign-in
+ * limits count in that database, so each test of the file starts with none spent.
+ */
+export async function startSharedDatabase (t: TestContext & { beforeEach: (fn: () => unknown) => void }, defaults: Env = {}): Promise<SharedDatabase> {
+  const database = await startTestDatabase(t)
+  const admin = new pg.Client({ connectionString: database.url })
+  await admin.connect()
+  t.teardown(() => admin.end())
+  await migrate(admin)
+  t.beforeEach(async () => { await admin.query('TRUNCATE rate_limits') })
+  return { database, admin, env: (overrides = {}) => testEnv(database, { ...defaults, ...overrides }) }
 }
 
 /**

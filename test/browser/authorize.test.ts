@@ -1,15 +1,16 @@
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { newAccount, register } from '../accounts.js'
 import { launchChromium } from './chromium.js'
 
-const account = { email: 'ana.coach@example.com', password: 'correct horse battery', full_name: 'Ana Coach' }
+const account = newAccount('ana')
 
 const database = await startTestDatabase(t)
 const app = await buildApp(t, testEnv(database))
 await app.listen({ host: '127.0.0.1', port: 0 })
 const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
+await register(app, account)
 
 const browser = await launchChromium(t)
 

@@ -1,43 +1,13 @@
 import { createHmac } from 'node:crypto'
 import http from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import pg from 'pg'
 import t from 'tap'
-import { buildApp, captureLogs, startTestDatabase, testEnv, type Env } from '../helper.js'
+import { buildApp, captureLogs, startSharedDatabase } from '../helper.js'
+import { newAccount, register, signIn, testPassword } from '../accounts.js'
 import { unknownUserHash } from '../../src/accounts/user-store.js'
-import { migrate } from '../../src/database/migrations.js'
 
-const database = await startTestDatabase(t)
-// Every app in this file counts in the one database: each test starts from no counts.
-const admin = new pg.Client({ connectionString: database.url })
-await admin.connect()
-t.teardown(() => admin.end())
-await migrate(admin)
-t.beforeEach(async () => { await admin.query('TRUNCATE rate_limits') })
-const env = (overrides: Env = {}) => testEnv(database, overrides)
+const { admin, env } = await startSharedDatabase(t)
 const secretKey = env().SECRET_KEY as string
-let accounts = 0
-
-/** A new account's credentials, unique within this file. */
-function newAccount () {
-  accounts += 1
-  return { email: `coach${accounts}@example.com`, password: 'correct horse battery', full_name: `Coach ${accounts}` }
-}
-
-async function register (app: FastifyInstance, account: Record<string, unknown>) {
-  return app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
-}
-
-/** The token request Swagger UI's Authorize button sends for the OAuth2 password flow. */
-async function requestToken (app: FastifyInstance, username: string, password: string, remoteAddress = '127.0.0.1') {
-  return app.inject({
-    method: 'POST',
-    url: '/api/auth/token',
-    remoteAddress,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic Og==' },
-    payload: new URLSearchParams({ grant_type: 'password', username, password }).toString()
-  })
-}
 
 async function me (app: FastifyInstance, authorization?: string) {
   return app.inject({ method: 'GET', url: '/api/users/me', headers: authorization === undefined ? {} : { authorization } })
@@ -65,7 +35,7 @@ t.test('register, sign in and read yourself back: the whole flow', async (t) => 
   t.ok(Date.parse(user.created_at) > 0, 'created_at is an ISO 8601 time')
   t.same(Object.keys(user).sort(), ['created_at', 'email', 'full_name', 'id', 'is_active'], 'no password and no hash')
 
-  const token = await requestToken(app, account.email, account.password)
+  const token = await signIn(app, account.email, account.password)
   t.equal(token.statusCode, 200, 'the email matches in any letter case')
   t.equal(token.headers['cache-control'], 'no-store')
   const { access_token: accessToken, refresh_token: refreshToken, ...rest } = token.json()
@@ -109,7 +79,7 @@ t.test('registration refuses a taken email in any case, an invalid email and a s
     t.equal(nul.statusCode, 400, 'a NUL character is refused by the schema, before the database')
     t.match(nul.json().errors, [{ path: '/body/full_name' }])
   }
-  const nulUsername = await requestToken(app, 'ana\u0000@example.com', 'correct horse battery')
+  const nulUsername = await signIn(app, 'ana\u0000@example.com', testPassword)
   t.equal(nulUsername.statusCode, 400)
   t.match(nulUsername.json().errors, [{ path: '/body/username' }])
 
@@ -127,7 +97,7 @@ t.test('a body as large as BODY_LIMIT_BYTES allows, with values built to make a 
     t.equal(response.statusCode, 400)
     t.match(response.json().errors, [{ path: '/body/full_name' }])
   }
-  const username = await requestToken(app, `${long}\u0000`, 'correct horse battery')
+  const username = await signIn(app, `${long}\u0000`, testPassword)
   t.equal(username.statusCode, 400)
   t.match(username.json().errors, [{ path: '/body/username' }])
 })
@@ -147,8 +117,8 @@ t.test('wrong credentials get the same 401 with WWW-Authenticate: Bearer, known 
   const account = newAccount()
   await register(app, account)
 
-  const wrongPassword = await requestToken(app, account.email, 'not the password')
-  const unknownEmail = await requestToken(app, 'nobody@example.com', account.password)
+  const wrongPassword = await signIn(app, account.email, 'not the password')
+  const unknownEmail = await signIn(app, 'nobody@example.com', account.password)
   for (const response of [wrongPassword, unknownEmail]) {
     t.equal(response.statusCode, 401)
     t.equal(response.headers['www-authenticate'], 'Bearer')
@@ -172,40 +142,40 @@ t.test('repeated sign-in attempts are limited per client IP and username', async
   await register(app, account)
 
   for (let attempt = 1; attempt <= 3; attempt++) {
-    t.equal((await requestToken(app, account.email, `guess ${attempt}`)).statusCode, 401, `attempt ${attempt} is answered`)
+    t.equal((await signIn(app, account.email, `guess ${attempt}`)).statusCode, 401, `attempt ${attempt} is answered`)
   }
-  const limited = await requestToken(app, account.email.toUpperCase(), account.password)
+  const limited = await signIn(app, account.email.toUpperCase(), account.password)
   t.equal(limited.statusCode, 429, 'the fourth attempt is refused, even with the right password and another letter case')
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After says when to come back')
   t.equal(limited.json().status, 429)
 
-  t.equal((await requestToken(app, account.email, account.password, '192.0.2.7')).statusCode, 200, 'another client is not limited')
-  t.equal((await requestToken(app, 'someone.else@example.com', 'guess')).statusCode, 401, 'another username is not limited')
+  t.equal((await signIn(app, account.email, account.password, { remoteAddress: '192.0.2.7' })).statusCode, 200, 'another client is not limited')
+  t.equal((await signIn(app, 'someone.else@example.com', 'guess')).statusCode, 401, 'another username is not limited')
 })
 
 t.test('sign-ins and registrations from one client IP share PASSWORD_CHECKS_PER_MINUTE, whatever the usernames', async (t) => {
   const app = await buildApp(t, env({ PASSWORD_CHECKS_PER_MINUTE: '3' }))
   t.equal((await register(app, newAccount())).statusCode, 201)
   t.equal((await register(app, { ...newAccount(), email: 'not-an-email' })).statusCode, 400, 'an invalid body costs no hash')
-  for (const attempt of [1, 2]) t.equal((await requestToken(app, newAccount().email, 'guess')).statusCode, 401, `username ${attempt}`)
+  for (const attempt of [1, 2]) t.equal((await signIn(app, newAccount().email, 'guess')).statusCode, 401, `username ${attempt}`)
 
-  const limited = await requestToken(app, newAccount().email, 'guess')
+  const limited = await signIn(app, newAccount().email, 'guess')
   t.equal(limited.statusCode, 429, 'a new username is refused once the address has used its budget')
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After says when to come back')
   t.match(limited.json(), { status: 429, detail: /^Too many sign-ins and registrations from this address; retry in \d+ s$/ })
   t.equal((await register(app, newAccount())).statusCode, 429, 'registration shares the budget')
-  t.equal((await requestToken(app, newAccount().email, 'guess', '192.0.2.7')).statusCode, 401, 'another client is not limited')
+  t.equal((await signIn(app, newAccount().email, 'guess', { remoteAddress: '192.0.2.7' })).statusCode, 401, 'another client is not limited')
 })
 
 t.test('attempts the per-username limit refuses do not spend the address\'s PASSWORD_CHECKS_PER_MINUTE', async (t) => {
   const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '2', PASSWORD_CHECKS_PER_MINUTE: '4' }))
   const guessed = newAccount().email
-  for (const attempt of [1, 2]) t.equal((await requestToken(app, guessed, 'guess')).statusCode, 401, `attempt ${attempt}`)
-  for (const attempt of [3, 4, 5]) t.equal((await requestToken(app, guessed, 'guess')).statusCode, 429, `attempt ${attempt} is refused`)
+  for (const attempt of [1, 2]) t.equal((await signIn(app, guessed, 'guess')).statusCode, 401, `attempt ${attempt}`)
+  for (const attempt of [3, 4, 5]) t.equal((await signIn(app, guessed, 'guess')).statusCode, 429, `attempt ${attempt} is refused`)
   for (const other of [1, 2]) {
-    t.equal((await requestToken(app, newAccount().email, 'guess')).statusCode, 401, `the refusals hashed nothing, so other username ${other} is checked`)
+    t.equal((await signIn(app, newAccount().email, 'guess')).statusCode, 401, `the refusals hashed nothing, so other username ${other} is checked`)
   }
-  t.equal((await requestToken(app, newAccount().email, 'guess')).statusCode, 429, 'the fifth checked password is refused')
+  t.equal((await signIn(app, newAccount().email, 'guess')).statusCode, 429, 'the fifth checked password is refused')
 })
 
 t.test('requests PASSWORD_CHECKS_PER_MINUTE refuses add no counts, and leave an account\'s count as it was', async (t) => {
@@ -213,17 +183,17 @@ t.test('requests PASSWORD_CHECKS_PER_MINUTE refuses add no counts, and leave an 
   const countRows = async () => Number((await admin.query('SELECT count(*) FROM rate_limits')).rows[0].count)
   const victim = newAccount().email
   const attacker = '127.0.0.1'
-  for (const attempt of [1, 2]) t.equal((await requestToken(app, victim, `guess ${attempt}`, attacker)).statusCode, 401, `guess ${attempt}`)
+  for (const attempt of [1, 2]) t.equal((await signIn(app, victim, `guess ${attempt}`, { remoteAddress: attacker })).statusCode, 401, `guess ${attempt}`)
   const before = await countRows()
   // From a second address whose budget is soon spent, a new username each time.
   const flooder = '192.0.2.66'
   let refused = 0
   for (let index = 0; index < 50; index++) {
-    if ((await requestToken(app, `flood${index}@example.com`, 'guess', flooder)).statusCode === 429) refused++
+    if ((await signIn(app, `flood${index}@example.com`, 'guess', { remoteAddress: flooder })).statusCode === 429) refused++
   }
   t.equal(refused, 47, 'all but the flooder\'s first three are refused, unhashed')
   t.equal(await countRows(), before + 4, 'one count for the flooder\'s address and one for each username it got checked')
-  const third = await requestToken(app, victim, 'guess 3', attacker)
+  const third = await signIn(app, victim, 'guess 3', { remoteAddress: attacker })
   t.equal(third.statusCode, 429, 'the third guess at the account is still refused')
   t.match(third.json().detail, /^Too many sign-in attempts for this account/, 'by the account\'s limit')
 })
@@ -231,10 +201,10 @@ t.test('requests PASSWORD_CHECKS_PER_MINUTE refuses add no counts, and leave an 
 t.test('both sign-in limits refuse alike: 429, Retry-After, a problem saying which limit and when to retry', async (t) => {
   const app = await buildApp(t, env({ LOGIN_ATTEMPTS_PER_MINUTE: '1', PASSWORD_CHECKS_PER_MINUTE: '2' }))
   const { email } = newAccount()
-  await requestToken(app, email, 'guess')
-  const perUsername = await requestToken(app, email, 'guess')
-  await requestToken(app, newAccount().email, 'guess')
-  const perAddress = await requestToken(app, newAccount().email, 'guess')
+  await signIn(app, email, 'guess')
+  const perUsername = await signIn(app, email, 'guess')
+  await signIn(app, newAccount().email, 'guess')
+  const perAddress = await signIn(app, newAccount().email, 'guess')
 
   t.match(perUsername.json(), { status: 429, detail: /^Too many sign-in attempts for this account from this address; retry in \d+ s$/ })
   t.match(perAddress.json(), { status: 429, detail: /^Too many sign-ins and registrations from this address; retry in \d+ s$/ })
@@ -315,7 +285,7 @@ t.test('X-Forwarded-For from a peer TRUST_PROXY does not list is warned of once,
   const logs = captureLogs()
   const app = await buildApp(t, env(), { logs })
   await app.listen({ host: '127.0.0.1', port: 0 })
-  await requestToken(app, newAccount().email, 'guess')
+  await signIn(app, newAccount().email, 'guess')
   t.same(proxyWarnings(logs), [], 'no warning without X-Forwarded-For')
   for (const client of ['203.0.113.7', '203.0.113.8']) await signInThrough(app, '127.0.0.1', client, newAccount().email)
   t.equal(proxyWarnings(logs).length, 1, 'one warning')
@@ -332,7 +302,7 @@ t.test('GET /api/users/me refuses every token it did not issue, or no longer hon
   const app = await buildApp(t, env())
   const account = newAccount()
   const user = (await register(app, account)).json()
-  const valid = (await requestToken(app, account.email, account.password)).json().access_token as string
+  const valid = (await signIn(app, account.email, account.password)).json().access_token as string
   const now = Math.floor(Date.now() / 1000)
   const [header, , signature] = valid.split('.')
   const tampered = `${header}.${Buffer.from(JSON.stringify({ ...decodePart(valid, 1), sub: '00000000-0000-4000-8000-000000000000' })).toString('base64url')}.${signature}`
@@ -365,11 +335,11 @@ t.test('a deactivated account can neither sign in nor use a token it already has
   const app = await buildApp(t, env())
   const account = newAccount()
   const user = (await register(app, account)).json()
-  const token = (await requestToken(app, account.email, account.password)).json().access_token
+  const token = (await signIn(app, account.email, account.password)).json().access_token
   await app.pg.query('UPDATE users SET is_active = false WHERE id = $1', [user.id])
 
-  t.equal((await requestToken(app, account.email, account.password)).statusCode, 403)
-  t.equal((await requestToken(app, account.email, 'wrong password')).statusCode, 401, 'a wrong password still gets 401')
+  t.equal((await signIn(app, account.email, account.password)).statusCode, 403)
+  t.equal((await signIn(app, account.email, 'wrong password')).statusCode, 401, 'a wrong password still gets 401')
   const current = await me(app, `Bearer ${token}`)
   t.equal(current.statusCode, 403)
   t.equal(current.json().detail, 'This account is deactivated')
@@ -381,7 +351,7 @@ t.test('the lookup of a signed-in request is prepared once per connection, unles
     const app = await buildApp(t, env({ DATABASE_POOL_MAX: '1', DATABASE_PREPARED_STATEMENTS: String(prepared) }))
     const account = newAccount()
     await register(app, account)
-    const token = (await requestToken(app, account.email, account.password)).json().access_token
+    const token = (await signIn(app, account.email, account.password)).json().access_token
     for (let request = 0; request < 3; request++) t.equal((await me(app, `Bearer ${token}`)).json().email, account.email)
     const { rows } = await app.pg.query<{ name: string }>('SELECT name FROM pg_prepared_statements')
     t.same(rows.map(({ name }) => name), prepared ? ['users.find-versioned-by-id'] : [], `DATABASE_PREPARED_STATEMENTS=${prepared}`)
@@ -393,7 +363,7 @@ t.test('tokens follow ALGORITHM and ACCESS_TOKEN_EXPIRE_MINUTES', async (t) => {
   const app = await buildApp(t, env({ ALGORITHM: 'HS384', ACCESS_TOKEN_EXPIRE_MINUTES: '5' }))
   const account = newAccount()
   const user = (await register(app, account)).json()
-  const token = await requestToken(app, account.email, account.password)
+  const token = await signIn(app, account.email, account.password)
   t.equal(token.json().expires_in, 300)
   const accessToken = token.json().access_token
   t.equal(decodePart(accessToken, 0).alg, 'HS384')

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { startTestDatabase } from '../helper.js'
+import { bearer, newAccount, signedInOverHttp } from '../accounts.js'
 import { spawnServer } from '../spawn-server.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -73,13 +74,8 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
   t.equal(redoc.headers.get('content-length'), String(vendored.length))
   t.ok(Buffer.from(await redoc.arrayBuffer()).equals(vendored), 'the vendored ReDoc bundle, byte for byte')
 
-  const account = { email: 'build@example.com', password: 'correct horse battery staple', full_name: 'Build Test' }
-  const registered = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account) })
-  t.equal(registered.status, 201)
-  const token = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ username: account.email, password: account.password }) })
-  t.equal(token.status, 200)
-  const { access_token: accessToken } = await token.json() as { access_token: string }
-  const me = await fetch(`${base}/api/users/me`, { headers: { authorization: `Bearer ${accessToken}` } })
+  const account = await signedInOverHttp(base, newAccount('build'))
+  const me = await fetch(`${base}/api/users/me`, { headers: bearer(account.access_token) })
   t.equal(me.status, 200)
   t.match(await me.json(), { email: account.email, full_name: account.full_name })
 

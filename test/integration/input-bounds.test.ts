@@ -1,5 +1,6 @@
 import t from 'tap'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { bearer, newAccount, signedIn } from '../accounts.js'
 
 /** The parts of a JSON Schema that bound a value. */
 interface Schema {
@@ -55,10 +56,7 @@ const app = await buildApp(t, testEnv(database, { PASSWORD_CHECKS_PER_MINUTE: '1
 const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
 // Operations that need a signed-in user validate their body only once the token is checked. This
 // password is not the one in the examples, so a probe that passes validation changes nothing.
-const account = { email: 'bounds@example.com', password: 'not the example password', full_name: 'Bounds' }
-await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
-const signedIn = await app.inject({ method: 'POST', url: '/api/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ username: account.email, password: account.password }).toString() })
-const authorization = `Bearer ${signedIn.json().access_token}`
+const { authorization } = bearer((await signedIn(app, newAccount('bounds'))).access_token)
 const operations = Object.entries(document.paths as Record<string, Record<string, Operation>>)
   .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })))
 

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { newAccount, signedIn, signIn } from '../accounts.js'
 import { spawnServer } from '../spawn-server.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 
@@ -32,11 +33,9 @@ t.test('the metrics listener serves requests, refusals, the pool and the probes;
   await app.inject({ method: 'GET', url: '/no/such/path-1' })
   await app.inject({ method: 'GET', url: '/no/such/path-2?x=1' })
   await app.inject({ method: 'GET', url: '/api/health/ready' })
-  const account = { email: 'metrics@example.com', password: 'correct horse battery staple', full_name: 'Metrics' }
-  t.equal((await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })).statusCode, 201)
-  const form = { 'content-type': 'application/x-www-form-urlencoded' }
-  t.equal((await app.inject({ method: 'POST', url: '/api/auth/token', headers: form, payload: `username=${account.email}&password=wrong-password` })).statusCode, 401)
-  const token = (await app.inject({ method: 'POST', url: '/api/auth/token', headers: form, payload: `username=${account.email}&password=${encodeURIComponent(account.password)}` })).json().access_token
+  const session = await signedIn(app, newAccount('metrics'))
+  t.equal((await signIn(app, session.email, 'wrong-password')).statusCode, 401)
+  const token = session.access_token
   proxy.refuse()
   t.equal((await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 503)
 
@@ -59,7 +58,7 @@ t.test('the metrics listener serves requests, refusals, the pool and the probes;
   t.equal(valueOf(samples, 'database_probe_duration_seconds_count', { ok: 'true' }), 1)
   t.equal(valueOf(samples, 'db_pool_max_connections'), 15)
   for (const state of ['total', 'idle', 'waiting']) t.ok(valueOf(samples, 'db_pool_connections', { state }) !== undefined, `pool ${state}`)
-  for (const secret of [password, secretKey, token, account.password]) t.notOk(text.includes(secret), 'no secret in any label or value')
+  for (const secret of [password, secretKey, token, session.password]) t.notOk(text.includes(secret), 'no secret in any label or value')
 
   t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404, 'the public port has no /metrics')
   t.equal((await fetch(scrapeUrl.replace('/metrics', '/'))).status, 404, 'the metrics listener serves only /metrics')

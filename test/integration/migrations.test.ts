@@ -7,6 +7,7 @@ import pg from 'pg'
 import t from 'tap'
 import { testRunnerEnv } from '../spawn-server.js'
 import { buildApp, captureLogs, databaseParentDir, startTestDatabase, testEnv } from '../helper.js'
+import { newAccount, register } from '../accounts.js'
 import { migrate, migrationsDir, readSchemaVersion } from '../../src/database/migrations.js'
 import { projectRoot } from '../../src/project.js'
 
@@ -125,7 +126,7 @@ t.test('in production the server refuses to start while the schema is behind, na
 
   await migrate(client)
   const app = await buildApp(t, env)
-  t.equal((await app.inject({ method: 'POST', url: '/api/auth/register', payload: { email: 'a@example.com', password: 'long enough', full_name: 'A' } })).statusCode, 201)
+  t.equal((await register(app, newAccount())).statusCode, 201)
 })
 
 t.test('in production a schema newer than the release (after a rollback) is logged, not refused', async (t) => {

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
 import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js'
+import { newAccount, register, signedIn, signIn, type SignedIn } from '../accounts.js'
 
 const HEALTH_TIMEOUT_MS = 1000
 // The contract: a request that needs the database answers within 3 s whatever the database does.
@@ -9,7 +10,6 @@ const BOUND_MS = 3000
 
 const database = await startTestDatabase(t)
 const password = decodeURIComponent(new URL(database.url).password)
-const account = { email: 'outage@example.com', password: 'correct horse battery staple', full_name: 'Outage Test' }
 
 async function appBehindProxy (t: Test) {
   const proxy = await startTcpProxy(database.socketPath)
@@ -19,14 +19,8 @@ async function appBehindProxy (t: Test) {
   return { app, proxy, logs }
 }
 
-async function signIn (app: FastifyInstance): Promise<string> {
-  await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
-  const token = await app.inject({ method: 'POST', url: '/api/auth/token', payload: new URLSearchParams({ username: account.email, password: account.password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
-  return token.json().access_token
-}
-
 /** The four requests that need the database, sent at once, each with the time it took. */
-function databaseRequests (app: FastifyInstance, accessToken: string, newEmail: string) {
+function databaseRequests (app: FastifyInstance, { access_token: accessToken, email, password, full_name: fullName }: SignedIn, newEmail: string) {
   const timed = async (request: Promise<LightMyRequestResponse>) => {
     const started = performance.now()
     const response = await request
@@ -36,8 +30,8 @@ function databaseRequests (app: FastifyInstance, accessToken: string, newEmail: 
   return Promise.all([
     timed(me()),
     timed(me()),
-    timed(app.inject({ method: 'POST', url: '/api/auth/register', payload: { ...account, email: newEmail } })),
-    timed(app.inject({ method: 'POST', url: '/api/auth/token', payload: new URLSearchParams({ username: account.email, password: account.password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } }))
+    timed(register(app, { email: newEmail, password, full_name: fullName })),
+    timed(signIn(app, email, password))
   ])
 }
 
@@ -72,7 +66,7 @@ async function servedAgain (t: Test, app: FastifyInstance, accessToken: string):
 async function nothingHalfDone (t: Test, app: FastifyInstance, email: string): Promise<void> {
   const { rows } = await app.pg.query('SELECT count(*)::int AS n FROM users WHERE email = $1', [email])
   t.equal(rows[0].n, 0, 'the refused registration left no row')
-  const retried = await app.inject({ method: 'POST', url: '/api/auth/register', payload: { ...account, email } })
+  const retried = await register(app, { ...newAccount('retried'), email })
   t.equal(retried.statusCode, 201, 'and succeeds when retried')
 }
 
@@ -89,17 +83,18 @@ function assertOutageLogged (t: Test, logs: ReturnType<typeof captureLogs>, refu
 
 t.test('database black-holed: every route that needs it answers 503 in time; the rest is unaffected; it recovers', async (t) => {
   const { app, proxy, logs } = await appBehindProxy(t)
-  const accessToken = await signIn(app)
+  const session = await signedIn(app)
+  const accessToken = session.access_token
   proxy.blackhole()
 
-  const refused = await databaseRequests(app, accessToken, 'blackhole@example.com')
+  const refused = await databaseRequests(app, session, 'blackhole@example.com')
   for (const answer of refused) assertRefused(t, answer)
   t.equal(app.databaseAvailability.available, false, 'the outage is known')
 
   // Known down: refused at once, without waiting on the pool.
   let acquired = 0
   app.pg.pool.on('acquire', () => { acquired++ })
-  const again = await databaseRequests(app, accessToken, 'blackhole@example.com')
+  const again = await databaseRequests(app, session, 'blackhole@example.com')
   for (const answer of again) assertRefused(t, answer)
   t.equal(acquired, 0, 'no pooled connection was waited for while the outage was known')
 
@@ -116,10 +111,11 @@ t.test('database black-holed: every route that needs it answers 503 in time; the
 t.test('database stopped: every route that needs it answers 503 at once; restarted: served again without a restart', async (t) => {
   const logs = captureLogs()
   const app = await buildApp(t, testEnv(database, { HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS) }), { logs })
-  const accessToken = await signIn(app)
+  const session = await signedIn(app)
+  const accessToken = session.access_token
   await database.stop()
 
-  const refused = await databaseRequests(app, accessToken, 'stopped@example.com')
+  const refused = await databaseRequests(app, session, 'stopped@example.com')
   for (const answer of refused) assertRefused(t, answer)
   t.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200, 'GET / does not need the database')
 
@@ -140,7 +136,8 @@ t.test('every pooled connection busy: 503 once the pool\'s wait runs out, saying
   const proxy: TcpProxy = await startTcpProxy(database.socketPath)
   t.teardown(() => proxy.close())
   const app = await buildApp(t, testEnv({ url: proxy.url(database.url) }, { DATABASE_POOL_MAX: '1', DATABASE_CONNECT_TIMEOUT_MS: '1000' }))
-  const accessToken = await signIn(app)
+  const session = await signedIn(app)
+  const accessToken = session.access_token
   const held = await app.pg.connect()
   t.teardown(() => held.release())
   const response = await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })

@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import t from 'tap'
 import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
+import { newAccount, register, signIn } from '../accounts.js'
 import { startPgBouncer } from '../pgbouncer.js'
 import { testRunnerEnv } from '../spawn-server.js'
 import { projectRoot } from '../../src/project.js'
@@ -36,15 +36,6 @@ const migrateCli = (url: string) => runCli(process.execPath, [...process.execArg
   env: { ...testRunnerEnv(), PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: url }
 })
 
-function signIn (app: FastifyInstance, username: string, password: string) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/auth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ username, password }).toString()
-  })
-}
-
 t.test('this PgBouncer refuses a statement_timeout start-up parameter, as hosted poolers do', async (t) => {
   const client = new pg.Client({ connectionString: poolerUrl, statement_timeout: 1000 })
   await t.rejects(client.connect(), /unsupported startup parameter: statement_timeout/)
@@ -63,9 +54,9 @@ t.test('npm run migrate through the pooler: two runs at once, the schema applied
 t.test('the whole API through the pooler: register, token, me, health, the sign-in limit', async (t) => {
   const logs = captureLogs()
   const app = await buildApp(t, testEnv({ url: poolerUrl }, production), { logs })
-  const account = { email: 'pooled@example.com', password: 'correct horse battery', full_name: 'Pooled Coach' }
+  const account = newAccount('pooled')
 
-  t.equal((await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })).statusCode, 201)
+  t.equal((await register(app, account)).statusCode, 201)
   const token = await signIn(app, account.email, account.password)
   t.equal(token.statusCode, 200)
   const me = await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${token.json().access_token}` } })

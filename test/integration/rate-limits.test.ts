@@ -1,33 +1,17 @@
-import type { FastifyInstance } from 'fastify'
-import pg, { type QueryResultRow } from 'pg'
+import type { QueryResultRow } from 'pg'
 import t from 'tap'
-import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, startSharedDatabase, testEnv } from '../helper.js'
+import { newAccount, signIn } from '../accounts.js'
 import { startTcpProxy } from '../tcp-proxy.js'
-import { migrate } from '../../src/database/migrations.js'
 import type { Query } from '../../src/database/availability.js'
 import { deleteExpiredCounts, rateLimitCounts } from '../../src/rate-limits/counts.js'
 
 // Several instances of the app on one database, as a scaled-out deployment runs them.
-const database = await startTestDatabase(t)
-const env = testEnv(database, { LOGIN_ATTEMPTS_PER_MINUTE: '5' })
-const admin = new pg.Client({ connectionString: database.url })
-await admin.connect()
-t.teardown(() => admin.end())
-await migrate(admin)
+const { database, admin, env: envOf } = await startSharedDatabase(t, { LOGIN_ATTEMPTS_PER_MINUTE: '5' })
+const env = envOf()
 const query: Query = (text, values) => admin.query(text, values)
-
-let accounts = 0
-/** A username no other test has used. */
-const newEmail = () => `coach${++accounts}@example.com`
-
-async function signIn (app: FastifyInstance, username: string) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/auth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ username, password: 'a wrong guess' }).toString()
-  })
-}
+const newEmail = () => newAccount().email
+const wrongPassword = 'a wrong guess'
 
 /** An instance of the app, closed when the test `t` ends. */
 const instance = (test: Pick<typeof t, 'teardown'>) => buildApp(test, env)
@@ -36,10 +20,10 @@ t.test('two instances share the sign-in limit: five attempts spread across both,
   const [a, b] = [await instance(t), await instance(t)]
   const email = newEmail()
   for (const [attempt, app] of [a, b, a, b, a].entries()) {
-    t.equal((await signIn(app, email)).statusCode, 401, `attempt ${attempt + 1}, at instance ${app === a ? 'a' : 'b'}`)
+    t.equal((await signIn(app, email, wrongPassword)).statusCode, 401, `attempt ${attempt + 1}, at instance ${app === a ? 'a' : 'b'}`)
   }
   for (const app of [a, b]) {
-    const refused = await signIn(app, email)
+    const refused = await signIn(app, email, wrongPassword)
     t.equal(refused.statusCode, 429, `refused at instance ${app === a ? 'a' : 'b'}`)
     const retryAfter = Number(refused.headers['retry-after'])
     t.ok(retryAfter > 0 && retryAfter <= 60, 'Retry-After is within the minute the window lasts')
@@ -49,7 +33,7 @@ t.test('two instances share the sign-in limit: five attempts spread across both,
 t.test('concurrent attempts arriving at both instances are each counted once', async (t) => {
   const [a, b] = [await instance(t), await instance(t)]
   const email = newEmail()
-  const statuses = await Promise.all(Array.from({ length: 12 }, (_, index) => signIn(index % 2 === 0 ? a : b, email).then((response) => response.statusCode)))
+  const statuses = await Promise.all(Array.from({ length: 12 }, (_, index) => signIn(index % 2 === 0 ? a : b, email, wrongPassword).then((response) => response.statusCode)))
   t.equal(statuses.filter((status) => status === 401).length, 5, 'exactly LOGIN_ATTEMPTS_PER_MINUTE attempts were checked')
   t.equal(statuses.filter((status) => status === 429).length, 7, 'every other one was refused')
 })
@@ -58,15 +42,15 @@ t.test('counts survive the instances: a new one refuses, and a window that ended
   const email = newEmail()
   await t.test('the first instance spends the budget, then stops', async (t) => {
     const a = await instance(t)
-    for (let attempt = 1; attempt <= 5; attempt++) await signIn(a, email)
-    t.equal((await signIn(a, email)).statusCode, 429)
+    for (let attempt = 1; attempt <= 5; attempt++) await signIn(a, email, wrongPassword)
+    t.equal((await signIn(a, email, wrongPassword)).statusCode, 429)
   })
   const restarted = await instance(t)
-  t.equal((await signIn(restarted, email)).statusCode, 429, 'a new instance finds the count')
+  t.equal((await signIn(restarted, email, wrongPassword)).statusCode, 429, 'a new instance finds the count')
 
   // The window's end, brought forward rather than waited for.
   await admin.query("UPDATE rate_limits SET expires_at = now() - interval '1 second'")
-  t.equal((await signIn(restarted, email)).statusCode, 401, 'after the window, the next attempt is checked')
+  t.equal((await signIn(restarted, email, wrongPassword)).statusCode, 401, 'after the window, the next attempt is checked')
   const { rows } = await admin.query("SELECT count FROM rate_limits WHERE key LIKE 'sign-in %' AND expires_at > now()")
   t.same(rows, [{ count: 1 }], 'and counted as the first of a new window')
 })
@@ -107,7 +91,7 @@ t.test('while the database is unreachable a sign-in is refused with 503 and Retr
   t.teardown(() => proxy.close())
   const app = await buildApp(t, testEnv({ url: proxy.url(database.url) }))
   proxy.refuse()
-  const refused = await signIn(app, newEmail())
+  const refused = await signIn(app, newEmail(), wrongPassword)
   t.equal(refused.statusCode, 503)
   t.ok(Number(refused.headers['retry-after']) > 0)
   t.match(refused.json(), { status: 503, detail: /database is unavailable/ })

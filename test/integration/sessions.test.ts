@@ -2,35 +2,11 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import t from 'tap'
-import { buildApp, captureLogs, startTestDatabase, testEnv, type Env } from '../helper.js'
+import { buildApp, captureLogs, startSharedDatabase } from '../helper.js'
+import { newAccount, refresh, register, requestToken, signedIn, signIn } from '../accounts.js'
 import { PRUNE_BATCH } from '../../src/accounts/session-store.js'
-import { migrate } from '../../src/database/migrations.js'
 
-const database = await startTestDatabase(t)
-const env = (overrides: Env = {}) => testEnv(database, overrides)
-// Sign-in limits count in the database every app here shares: each test starts with none spent.
-const admin = new pg.Client({ connectionString: database.url })
-await admin.connect()
-t.teardown(() => admin.end())
-await migrate(admin)
-t.beforeEach(async () => { await admin.query('TRUNCATE rate_limits') })
-let accounts = 0
-
-function newAccount () {
-  accounts += 1
-  return { email: `player${accounts}@example.com`, password: 'correct horse battery', full_name: `Player ${accounts}` }
-}
-
-const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
-const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' }
-
-async function signIn (app: FastifyInstance, username: string, password: string, remoteAddress = '127.0.0.1') {
-  return app.inject({ method: 'POST', url: '/api/auth/token', remoteAddress, headers: formHeaders, payload: form({ grant_type: 'password', username, password }) })
-}
-
-async function refresh (app: FastifyInstance, refreshToken: string, remoteAddress = '127.0.0.1') {
-  return app.inject({ method: 'POST', url: '/api/auth/token', remoteAddress, headers: formHeaders, payload: form({ grant_type: 'refresh_token', refresh_token: refreshToken }) })
-}
+const { database, env } = await startSharedDatabase(t)
 
 async function me (app: FastifyInstance, accessToken: string) {
   return app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })
@@ -49,14 +25,6 @@ async function changePassword (app: FastifyInstance, accessToken: string, curren
   })
 }
 
-/** A new account, signed in: its credentials, id and first token pair. */
-async function signedIn (app: FastifyInstance) {
-  const account = newAccount()
-  const registered = await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })
-  const tokens = await signIn(app, account.email, account.password)
-  return { ...account, id: registered.json().id as string, ...(tokens.json() as { access_token: string, refresh_token: string }) }
-}
-
 const hashOf = (token: string) => createHash('sha256').update(token).digest()
 const invalidGrant = { error: 'invalid_grant', error_description: String }
 
@@ -64,7 +32,7 @@ t.test('sign-in returns a refresh token; a refresh returns a new pair, and the n
   const logs = captureLogs()
   const app = await buildApp(t, env(), { logs })
   const account = newAccount()
-  const user = (await app.inject({ method: 'POST', url: '/api/auth/register', payload: account })).json()
+  const user = (await register(app, account)).json()
 
   const signedIn = await signIn(app, account.email, account.password)
   t.equal(signedIn.statusCode, 200)
@@ -156,11 +124,11 @@ t.test('an unknown, expired or malformed refresh token gets invalid_grant; a mis
   t.equal(expired.statusCode, 400)
   t.match(expired.json(), { error: 'invalid_grant', error_description: /invalid, expired or revoked/ })
 
-  const missing = await app.inject({ method: 'POST', url: '/api/auth/token', headers: formHeaders, payload: form({ grant_type: 'refresh_token' }) })
+  const missing = await requestToken(app, { grant_type: 'refresh_token' })
   t.equal(missing.statusCode, 400)
   t.match(missing.headers['content-type'], /^application\/problem\+json/)
   t.same(missing.json().errors.map((error: { path: string }) => error.path), ['/body/refresh_token', '/body'])
-  const unsupported = await app.inject({ method: 'POST', url: '/api/auth/token', headers: formHeaders, payload: form({ grant_type: 'client_credentials' }) })
+  const unsupported = await requestToken(app, { grant_type: 'client_credentials' })
   t.equal(unsupported.statusCode, 400)
   t.same(unsupported.json().errors.map((error: { path: string }) => error.path), ['/body/grant_type'], 'one error, not a missing field too')
 })
@@ -254,7 +222,7 @@ t.test('refreshes spend the address\'s PASSWORD_CHECKS_PER_MINUTE like sign-ins,
   t.equal(limited.statusCode, 429)
   t.match(limited.json(), { status: 429, detail: /^Too many sign-ins and registrations from this address/ })
   t.ok(Number(limited.headers['retry-after']) > 0)
-  t.equal((await refresh(app, refreshed.json().refresh_token, '192.0.2.9')).statusCode, 200, 'the refused refresh did not use the token up')
+  t.equal((await refresh(app, refreshed.json().refresh_token, { remoteAddress: '192.0.2.9' })).statusCode, 200, 'the refused refresh did not use the token up')
 })
 
 t.test('password change attempts are limited per account and address', async (t) => {

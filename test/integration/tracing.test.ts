@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { startTestDatabase } from '../helper.js'
+import { newAccount, signedInOverHttp } from '../accounts.js'
 import { startOtlpReceiver, type ReceivedSpan } from '../otlp-receiver.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 
@@ -57,13 +58,8 @@ t.test('the built server continues an incoming trace: a server span with its rou
   const server = await spawnServer(t, { ...serverEnv, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '20' }, built)
   const base = await server.listening
 
-  const account = { email: 'traced@example.com', password: 'tracing horse battery staple', full_name: 'Traced' }
-  const registered = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account) })
-  t.equal(registered.status, 201)
-  const { id: userId } = await registered.json() as { id: string }
-  const signedIn = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ username: account.email, password: account.password }) })
-  const tokens = await signedIn.json() as { access_token: string, refresh_token: string }
-  t.equal(signedIn.status, 200)
+  const account = await signedInOverHttp(base, newAccount('traced'))
+  const { id: userId, ...tokens } = account
 
   const traceId = randomBytes(16).toString('hex')
   const parentSpanId = randomBytes(8).toString('hex')
