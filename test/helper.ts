@@ -149,6 +149,12 @@ function undocumentedAnswers (fastify: FastifyInstance, { seen, testRoutes }: An
   return undocumented
 }
 
+/**
+ * The SMTP_URL production requires, for tests that read no mail: port 9 (discard) on loopback, where
+ * nothing listens, so a queued mail is only retried in the background.
+ */
+export const NOWHERE_SMTP_URL = 'smtp://127.0.0.1:9'
+
 /** A complete environment for a test app on the given database. */
 export function testEnv (database: Pick<EmbeddedDatabase, 'url'>, overrides: Env = {}): Env {
   return {

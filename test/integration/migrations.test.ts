@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import t from 'tap'
 import { testRunnerEnv } from '../spawn-server.js'
-import { buildApp, captureLogs, databaseParentDir, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, captureLogs, databaseParentDir, NOWHERE_SMTP_URL, startTestDatabase, testEnv } from '../helper.js'
 import { newAccount, register } from '../accounts.js'
 import { migrate, migrationsDir, readSchemaVersion } from '../../src/database/migrations.js'
 import { projectRoot } from '../../src/project.js'
@@ -14,7 +14,7 @@ import { projectRoot } from '../../src/project.js'
 type Cleanup = Pick<typeof t, 'teardown'>
 
 /** What `npm run migrate` prints when it takes a new database to the latest version. */
-const UP_TO_LATEST = 'applied 001.do.create-users\napplied 002.do.create-rate-limits\napplied 003.do.create-sessions\nThe schema is now at version 3 (the latest).\n'
+const UP_TO_LATEST = 'applied 001.do.create-users\napplied 002.do.create-rate-limits\napplied 003.do.create-sessions\napplied 005.do.create-account-mail\nThe schema is now at version 5 (the latest).\n'
 
 const database = await startTestDatabase(t)
 let databases = 0
@@ -46,23 +46,23 @@ async function tableExists (client: pg.Client, table: string): Promise<boolean> 
 
 t.test('migrations go up, down to 0 and up again', async (t) => {
   const { client } = await freshDatabase(t)
-  t.same(await readSchemaVersion(client), { current: 0, latest: 3 }, 'a new database is at version 0')
+  t.same(await readSchemaVersion(client), { current: 0, latest: 5 }, 'a new database is at version 0')
 
   const up = await migrate(client)
-  t.same(up.steps, [{ version: 1, name: 'create-users', action: 'do' }, { version: 2, name: 'create-rate-limits', action: 'do' }, { version: 3, name: 'create-sessions', action: 'do' }])
-  t.match(up, { from: 0, current: 3, latest: 3 })
+  t.same(up.steps, [{ version: 1, name: 'create-users', action: 'do' }, { version: 2, name: 'create-rate-limits', action: 'do' }, { version: 3, name: 'create-sessions', action: 'do' }, { version: 5, name: 'create-account-mail', action: 'do' }])
+  t.match(up, { from: 0, current: 5, latest: 5 })
   t.ok(await tableExists(client, 'users'))
   t.ok(await tableExists(client, 'rate_limits'))
 
   const down = await migrate(client, 0)
-  t.same(down.steps, [{ version: 3, name: 'create-sessions', action: 'undo' }, { version: 2, name: 'create-rate-limits', action: 'undo' }, { version: 1, name: 'create-users', action: 'undo' }])
+  t.same(down.steps, [{ version: 5, name: 'create-account-mail', action: 'undo' }, { version: 3, name: 'create-sessions', action: 'undo' }, { version: 2, name: 'create-rate-limits', action: 'undo' }, { version: 1, name: 'create-users', action: 'undo' }])
   t.equal(down.current, 0)
   t.notOk(await tableExists(client, 'users'), 'the undo migrations dropped the tables')
   t.notOk(await tableExists(client, 'sessions'))
   t.notOk(await tableExists(client, 'rate_limits'))
 
   const again = await migrate(client)
-  t.equal(again.current, 3)
+  t.equal(again.current, 5)
   t.ok(await tableExists(client, 'users'))
   t.same((await migrate(client)).steps, [], 'a run at the latest version does nothing')
 })
@@ -86,10 +86,10 @@ t.test('two migration runs at once: both succeed and the schema is applied once'
   const { url, client } = await freshDatabase(t)
   const other = await connectedClient(t, url)
   const runs = await Promise.all([migrate(client), migrate(other)])
-  t.same(runs.map((run) => run.current), [3, 3])
-  t.same(runs.flatMap((run) => run.steps).map((step) => step.version).sort(), [1, 2, 3], 'each migration was applied by exactly one run')
+  t.same(runs.map((run) => run.current), [5, 5])
+  t.same(runs.flatMap((run) => run.steps).map((step) => step.version).sort(), [1, 2, 3, 5], 'each migration was applied by exactly one run')
   const { rows } = await client.query('SELECT version FROM schemaversion WHERE version > 0 ORDER BY version')
-  t.same(rows.map((row) => Number(row.version)), [1, 2, 3])
+  t.same(rows.map((row) => Number(row.version)), [1, 2, 3, 5])
 })
 
 t.test('a failing migration changes nothing and names itself; every migration needs its undo', async (t) => {
@@ -115,29 +115,29 @@ t.test('a failing migration changes nothing and names itself; every migration ne
 t.test('outside production the server applies pending migrations at start-up', async (t) => {
   const { url, client } = await freshDatabase(t)
   await buildApp(t, testEnv({ url }, { NODE_ENV: 'development' }))
-  t.same(await readSchemaVersion(client), { current: 3, latest: 3 })
+  t.same(await readSchemaVersion(client), { current: 5, latest: 5 })
 })
 
 t.test('in production the server refuses to start while the schema is behind, naming the fix', async (t) => {
   const { url, client } = await freshDatabase(t)
-  const env = testEnv({ url }, { NODE_ENV: 'production' })
-  await t.rejects(buildApp(t, env), /schema is at version 0 and this release needs version 3: run `npm run migrate`/)
+  const env = testEnv({ url }, { NODE_ENV: 'production', SMTP_URL: NOWHERE_SMTP_URL })
+  await t.rejects(buildApp(t, env), /schema is at version 0 and this release needs version 5: run `npm run migrate`/)
   t.equal((await readSchemaVersion(client)).current, 0, 'production never migrates by itself')
 
   await migrate(client)
   const app = await buildApp(t, env)
-  t.equal((await register(app, newAccount())).statusCode, 201)
+  t.equal((await register(app, newAccount())).statusCode, 202)
 })
 
 t.test('in production a schema newer than the release (after a rollback) is logged, not refused', async (t) => {
   const { url, client } = await freshDatabase(t)
   await migrate(client)
-  await client.query("INSERT INTO schemaversion (version, name) VALUES (4, 'from-a-newer-release')")
+  await client.query("INSERT INTO schemaversion (version, name) VALUES (6, 'from-a-newer-release')")
   const logs = captureLogs()
-  const app = await buildApp(t, testEnv({ url }, { NODE_ENV: 'production' }), { logs })
+  const app = await buildApp(t, testEnv({ url }, { NODE_ENV: 'production', SMTP_URL: NOWHERE_SMTP_URL }), { logs })
   t.equal((await app.inject({ method: 'GET', url: '/api/health' })).statusCode, 200)
   const warning = logs.lines.find((line) => line.msg === 'the database schema is newer than this release')
-  t.match(warning, { level: 40, schemaVersion: 4, latest: 3 })
+  t.match(warning, { level: 40, schemaVersion: 6, latest: 5 })
 })
 
 const runCli = promisify(execFile)
@@ -157,7 +157,7 @@ t.test('npm run migrate moves a DATABASE_URL to the latest version or to a given
   t.ok(await tableExists(client, 'users'))
 
   const down = await cli(['0'], { DATABASE_URL: url })
-  t.equal(down.stdout, 'undid 003.undo.create-sessions\nundid 002.undo.create-rate-limits\nundid 001.undo.create-users\nThe schema is now at version 0 (the latest is 3).\n')
+  t.equal(down.stdout, 'undid 005.undo.create-account-mail\nundid 003.undo.create-sessions\nundid 002.undo.create-rate-limits\nundid 001.undo.create-users\nThe schema is now at version 0 (the latest is 5).\n')
   t.notOk(await tableExists(client, 'users'))
 
   await t.rejects(cli(['nine'], { DATABASE_URL: url }), { code: 2, stderr: /"nine" is not a version number[\s\S]*Usage: npm run migrate/ })
@@ -187,5 +187,5 @@ t.test('npm run migrate without DATABASE_URL says so and migrates the embedded d
   const { stdout } = await cli([], { EMBEDDED_DATABASE_DIR: dataDir })
   t.equal(stdout, `DATABASE_URL is not set: migrating the embedded PostgreSQL in ${dataDir}\n` +
     UP_TO_LATEST)
-  t.match((await cli([], { EMBEDDED_DATABASE_DIR: dataDir })).stdout, /already at version 3 \(the latest\): nothing to do/, 'the data survived')
+  t.match((await cli([], { EMBEDDED_DATABASE_DIR: dataDir })).stdout, /already at version 5 \(the latest\): nothing to do/, 'the data survived')
 })

@@ -235,7 +235,7 @@ t.test('three instances behind nginx (deploy/nginx) refuse the sixth wrong sign-
     request.once('error', reject)
     request.end(JSON.stringify(account))
   })
-  t.equal(registered, 201)
+  t.equal(registered, 202)
 
   const statuses: number[] = []
   for (let attempt = 1; attempt <= 6; attempt++) {

@@ -7,7 +7,8 @@ import { createServer } from '../../src/app.js'
 const productionEnv: Env = {
   NODE_ENV: 'production',
   DATABASE_URL: 'postgresql://spinta:db-password@db.internal:5432/spinta',
-  SECRET_KEY: 'a-production-secret-key-of-40-characters!'
+  SECRET_KEY: 'a-production-secret-key-of-40-characters!',
+  SMTP_URL: 'smtps://mailer%40example.com:smtp-p%40ss@smtp.example.com'
 }
 
 /** The config plugin alone, as the app registers it, on the given environment. */
