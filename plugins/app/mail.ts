@@ -16,7 +16,7 @@ declare module 'fastify' {
 export default fp(async function mail (fastify) {
   const { config, log, databaseAvailability } = fastify
   if (config.SMTP_URL === undefined) log.info('SMTP_URL is not set: mails are written to the log, not sent')
-  const transport = config.SMTP_URL === undefined ? logTransport(log, config.MAIL_FROM) : smtpTransport(config.SMTP_URL, config.MAIL_FROM)
+  const transport = config.SMTP_URL === undefined ? logTransport(log, config.MAIL_FROM) : await smtpTransport(config.SMTP_URL, config.MAIL_FROM)
   const mailOutbox = outbox({
     query: databaseAvailability.query,
     transport,

@@ -44,7 +44,7 @@ declare module 'fastify' {
     /** preHandler for the routes that send a mail or take a mailed token: MAIL_REQUESTS_PER_MINUTE per client IP. */
     limitMailRequests: preHandlerAsyncHookHandler
     /**
-     * preHandler for the routes that mail an address (the body's `email`, else the signed-in user's):
+     * preHandler for the routes that mail an address (the signed-in user's, else the body's `email`):
      * MAILS_PER_ADDRESS_PER_HOUR per address from all clients, counted whether or not it has an account.
      */
     limitMailsPerAddress: preHandlerAsyncHookHandler
@@ -141,7 +141,8 @@ export default fp(async function rateLimits (fastify) {
   fastify.decorate('limitMailsPerAddress', fastify.perClientLimit({
     name: 'mails-per-address',
     perHour: fastify.config.MAILS_PER_ADDRESS_PER_HOUR,
-    per: (request) => ((request.body as { email?: string } | undefined)?.email ?? request.user.email).toLowerCase(),
+    // A signed-in route counts the user's own address, never one its body names.
+    per: (request) => ((request.user as { email: string } | null | undefined)?.email ?? (request.body as { email: string }).email).toLowerCase(),
     acrossClients: true,
     refusal: 'Too many mails asked for this email address'
   }).count)

@@ -1,4 +1,3 @@
-import { createTransport } from 'nodemailer'
 import type { FastifyBaseLogger } from 'fastify'
 
 /** A mail as it is queued and delivered: one recipient, a subject, and a plain-text and an HTML part. */
@@ -34,8 +33,12 @@ export function smtpOptions (smtpUrl: string) {
   }
 }
 
-/** Delivers over SMTP, one connection per mail (mail is rare: a pool would hold idle connections). */
-export function smtpTransport (smtpUrl: string, from: string): MailTransport {
+/**
+ * Delivers over SMTP, one connection per mail (mail is rare: a pool would hold idle connections).
+ * nodemailer is loaded only here, so a server without SMTP_URL never pays for loading it.
+ */
+export async function smtpTransport (smtpUrl: string, from: string): Promise<MailTransport> {
+  const { createTransport } = await import('nodemailer')
   const transporter = createTransport(smtpOptions(smtpUrl), { from })
   return {
     async deliver ({ to, subject, text, html }) {
