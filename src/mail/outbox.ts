@@ -103,8 +103,9 @@ export function outbox ({ query, transport, log, retryMinMs, retryMaxMs, availab
         if (rows.length < BATCH && !again) break
       }
       const { rows: [next] } = await query<{ wait_ms: number | null }>(
-        "SELECT ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000)::integer AS wait_ms FROM mail_outbox WHERE next_attempt_at > now() - interval '1 second'", [])
-      if (next.wait_ms !== null) waitMs = Math.max(0, Math.min(next.wait_ms, retryMaxMs))
+        'SELECT ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000)::integer AS wait_ms FROM mail_outbox', [])
+      // At least retryMinMs: a row another instance is claiming right now must not make this one spin.
+      if (next.wait_ms !== null) waitMs = Math.min(Math.max(next.wait_ms, retryMinMs), retryMaxMs)
     } catch (error) {
       if (isConnectionFailure(error) || (error as { statusCode?: number }).statusCode === 503) log.debug('mail delivery waits for the database')
       else log.warn({ err: error }, 'mail delivery round failed: it is tried again')
