@@ -6,7 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { buildApp, startTestDatabase, testEnv, type Env } from '../helper.js'
+import { buildApp, NOWHERE_SMTP_URL, startTestDatabase, testEnv, type Env } from '../helper.js'
 import { findTool, renderNginxConfig, startNginx, systemdEnvironment, until } from '../deploy-tools.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 
@@ -98,6 +98,7 @@ async function instanceEnv (): Promise<Env> {
     ...Object.fromEntries(await systemdEnvironment()),
     DATABASE_URL: database.url,
     SECRET_KEY: 'scale-out-test-secret-key-0123456789abcdef',
+    SMTP_URL: NOWHERE_SMTP_URL,
     PORT: '0',
     SHUTDOWN_DELAY_MS: '500',
     // Load shedding answers 503 when the event loop lags, which a shared test machine can cause
