@@ -232,7 +232,7 @@ t.test('password change attempts are limited per account and address', async (t)
   for (const attempt of [1, 2]) t.equal((await changePassword(app, session.access_token, `guess ${attempt}`, 'a new password')).statusCode, 403)
   const limited = await changePassword(app, session.access_token, session.password, 'a new password')
   t.equal(limited.statusCode, 429)
-  t.match(limited.json().detail, /^Too many password change attempts for this account/)
+  t.match(limited.json().detail, /^Too many attempts at the current password of this account/)
 })
 
 t.test('the OpenAPI document describes sign-out, password change and both grants', async (t) => {
