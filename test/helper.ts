@@ -89,7 +89,9 @@ export interface BuildOptions {
  * operation in the app's own OpenAPI document.
  */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug', now: options.now })
+  // The first app of a test file compiles every source file on load, which on a busy machine can
+  // outlast Fastify's 10 s plugin timeout; a longer bound still catches a plugin that never starts.
+  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: 'debug', now: options.now, overrides: { pluginTimeout: 120_000 } })
   // onRoute hooks take effect at once, so this one sees every route the app adds once it loads.
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
   const answers = recordAnswers(fastify)
