@@ -13,6 +13,8 @@ import { activeTracing } from './tracing/tracing.js'
 export interface AppOptions {
   /** Variables to read instead of process.env (`.env` included): tests and scripts pass their own. */
   env?: Record<string, string | undefined>
+  /** The clock mailed tokens expire by, when it is not the system's: tests move it. */
+  now?: () => Date
 }
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -51,8 +53,8 @@ export function createServer ({ logStream, logLevel, trustProxy = false, overrid
 }
 
 /** The app on a new server, not yet ready: how the server, the tests and the scripts all make it. */
-export function buildApp ({ env, ...server }: ServerOptions & AppOptions = {}): FastifyInstance {
+export function buildApp ({ env, now, ...server }: ServerOptions & AppOptions = {}): FastifyInstance {
   const fastify = createServer(server)
-  fastify.register(fp(app), { env })
+  fastify.register(fp(app), { env, now })
   return fastify
 }

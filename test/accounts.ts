@@ -55,22 +55,27 @@ export interface SignedIn extends Account {
   refresh_token: string
 }
 
-/** Registers `account` (a new one by default) and signs it in: its credentials, id and first token pair. */
+/**
+ * Registers `account` (a new one by default) and signs it in: its credentials, id and first token
+ * pair. Registration answers 202 whether or not the address is new, so the id comes from /me.
+ */
 export async function signedIn (app: FastifyInstance, account: Account = newAccount()): Promise<SignedIn> {
   const registered = await register(app, account)
-  if (registered.statusCode !== 201) throw new Error(`registering ${account.email} answered ${registered.statusCode}: ${registered.body}`)
+  if (registered.statusCode !== 202) throw new Error(`registering ${account.email} answered ${registered.statusCode}: ${registered.body}`)
   const tokens = await signIn(app, account.email, account.password)
   if (tokens.statusCode !== 200) throw new Error(`signing in ${account.email} answered ${tokens.statusCode}: ${tokens.body}`)
   const { access_token: accessToken, refresh_token: refreshToken } = tokens.json()
-  return { ...account, id: registered.json().id, access_token: accessToken, refresh_token: refreshToken }
+  const me = await app.inject({ method: 'GET', url: '/api/users/me', headers: bearer(accessToken) })
+  return { ...account, id: me.json().id, access_token: accessToken, refresh_token: refreshToken }
 }
 
 /** The same over real HTTP, for a server in its own process at `base` (e.g. `http://127.0.0.1:8000`). */
 export async function signedInOverHttp (base: string, account: Account = newAccount()): Promise<SignedIn> {
   const registered = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account) })
-  if (registered.status !== 201) throw new Error(`registering ${account.email} answered ${registered.status}: ${await registered.text()}`)
+  if (registered.status !== 202) throw new Error(`registering ${account.email} answered ${registered.status}: ${await registered.text()}`)
   const tokens = await fetch(`${base}/api/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: account.email, password: account.password }) })
   if (tokens.status !== 200) throw new Error(`signing in ${account.email} answered ${tokens.status}: ${await tokens.text()}`)
   const { access_token: accessToken, refresh_token: refreshToken } = await tokens.json() as { access_token: string, refresh_token: string }
-  return { ...account, id: (await registered.json() as { id: string }).id, access_token: accessToken, refresh_token: refreshToken }
+  const me = await fetch(`${base}/api/users/me`, { headers: bearer(accessToken) })
+  return { ...account, id: (await me.json() as { id: string }).id, access_token: accessToken, refresh_token: refreshToken }
 }

@@ -84,6 +84,8 @@ export interface BuildOptions {
   onUndocumented?: (answer: string) => void
   /** Server options to change, such as shorter timeouts. */
   server?: ServerOptions['overrides']
+  /** The clock mailed tokens expire by (the system's by default). */
+  now?: () => Date
 }
 
 /**
@@ -92,7 +94,7 @@ export interface BuildOptions {
  * the app's own OpenAPI document: an answer that is not fails the test as it is sent.
  */
 export async function buildApp (t: TestContext, env: Env, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: options.logLevel ?? 'debug', overrides: options.server })
+  const fastify = buildServerApp({ env, trustProxy: trustProxyFrom(env.TRUST_PROXY), logStream: options.logs?.stream, logLevel: options.logLevel ?? 'debug', now: options.now, overrides: options.server })
   // onRoute hooks take effect at once, so this one sees every route the app adds once it loads.
   if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
   const testRoutes = new Set<string>()
@@ -131,6 +133,12 @@ function undocumentedAnswer (fastify: FastifyInstance, method: string, url: stri
   if (operation.responses[status] === undefined) return `${method} ${url} (${operation.operationId}) answered ${status}, which its operation does not document`
   return undefined
 }
+
+/**
+ * The SMTP_URL production requires, for tests that read no mail: port 9 (discard) on loopback, where
+ * nothing listens, so a queued mail is only retried in the background.
+ */
+export const NOWHERE_SMTP_URL = 'smtp://127.0.0.1:9'
 
 /** A complete environment for a test app on the given database. */
 export function testEnv (database: Pick<EmbeddedDatabase, 'url'>, overrides: Env = {}): Env {

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import { emailKey } from '../../src/accounts/email-key.js'
 import { clientKey } from '../../src/http/client-key.js'
 import { httpError } from '../../src/http/http-error.js'
-import { countKey } from '../../src/rate-limits/counts.js'
+import { accountCountKey } from '../../src/rate-limits/counts.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,8 +50,8 @@ export default fp(async function signInLimits (fastify) {
   const knownKeys = (account: string, request: FastifyRequest) => {
     const device = deviceOf(request)
     return {
-      device: device === undefined ? undefined : countKey('known-device', account, device),
-      address: countKey('known-address', account, clientKey(request))
+      device: device === undefined ? undefined : accountCountKey('known-device', account, device),
+      address: accountCountKey('known-address', account, clientKey(request))
     }
   }
 
@@ -60,9 +60,9 @@ export default fp(async function signInLimits (fastify) {
     const known = knownKeys(account, request)
     // A known device counts under its own key, else a known address under its own; every other
     // client shares the account's one count.
-    let key = countKey('account', account)
-    if (known.device !== undefined && await counts.anyOpen([known.device])) key = countKey('account-device', account, known.device)
-    else if (await counts.anyOpen([known.address])) key = countKey('account-address', account, known.address)
+    let key = accountCountKey('account', account)
+    if (known.device !== undefined && await counts.anyOpen([known.device])) key = accountCountKey('account-device', account, known.device)
+    else if (await counts.anyOpen([known.address])) key = accountCountKey('account-address', account, known.address)
     const { current, ttl } = await counts.increment(key, HOUR_MS)
     if (current <= perHour) return
     const seconds = Math.max(1, Math.ceil(ttl / 1000))
@@ -79,7 +79,7 @@ export default fp(async function signInLimits (fastify) {
         signed: true, httpOnly: true, secure: true, sameSite: 'strict', path: '/api/auth/token', maxAge: KNOWN_FOR_MS / 1000
       })
     }
-    await counts.increment(countKey('known-device', account, device), KNOWN_FOR_MS)
-    await counts.increment(countKey('known-address', account, clientKey(request)), KNOWN_FOR_MS)
+    await counts.increment(accountCountKey('known-device', account, device), KNOWN_FOR_MS)
+    await counts.increment(accountCountKey('known-address', account, clientKey(request)), KNOWN_FOR_MS)
   })
 }, { name: 'sign-in-limits', dependencies: ['config', 'cookie', 'rate-limit'] })

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { clientKey, clientNetworkKey } from '../../src/http/client-key.js'
+import { emailKey } from '../../src/accounts/email-key.js'
 import { httpError } from '../../src/http/http-error.js'
 import { isConnectionFailure } from '../../src/database/availability.js'
 import type { Query } from '../../src/database/availability.js'
@@ -14,12 +15,16 @@ const SWEEP_EVERY_MS = 60_000
 export interface PerClientLimitOptions {
   /** Names the limit's counts in the shared table: each limit needs its own. */
   name: string
-  /** Requests each client may make in a minute. */
-  perMinute: number
+  /** Requests each client may make in a minute (or give perHour). */
+  perMinute?: number
+  /** Requests each client may make in an hour. */
+  perHour?: number
   /** What else the count is per, besides the client (a username, say). */
   per?: (request: FastifyRequest) => string
   /** What the client is: its address (IPv6 by /64) by default. Undefined: the limit does not apply. */
   client?: (request: FastifyRequest) => string | undefined
+  /** Counts per `per` alone, whatever the client: one address's mails, from anywhere. */
+  acrossClients?: boolean
   /** The 429's detail, which goes on with "; retry in N s". */
   refusal: string
 }
@@ -43,6 +48,15 @@ declare module 'fastify' {
     limitPasswordChecks: preHandlerAsyncHookHandler
     /** The counts in the shared table, for limits that count something other than requests. */
     rateLimitCounts: RateLimitCounts
+    /** preHandler for the routes that send a mail or take a mailed token: MAIL_REQUESTS_PER_MINUTE per client IP. */
+    limitMailRequests: preHandlerAsyncHookHandler
+    /**
+     * preHandler for the routes that mail an address (the signed-in user's, else the body's `email`):
+     * MAILS_PER_ADDRESS_PER_HOUR per address from all clients, counted whether or not it has an account.
+     */
+    limitMailsPerAddress: preHandlerAsyncHookHandler
+    /** Attempts at the signed-in user's current password (password change, account deletion): LOGIN_ATTEMPTS_PER_MINUTE per client IP and account. */
+    currentPasswordAttempts: PerClientLimit
     /** Deletes the counts whose window has ended (run every minute); the number deleted. */
     deleteExpiredRateLimits: () => Promise<number>
   }
@@ -97,14 +111,18 @@ export default fp(async function rateLimits (fastify) {
       'list it in TRUST_PROXY, or every client behind it shares one count of sign-ins and registrations')
   }
 
-  fastify.decorate('perClientLimit', ({ name, perMinute, per, client = clientKey, refusal }: PerClientLimitOptions): PerClientLimit => {
+  fastify.decorate('perClientLimit', ({ name, perMinute, perHour, per, client = clientKey, acrossClients = false, refusal }: PerClientLimitOptions): PerClientLimit => {
+    const keyOf = (request: FastifyRequest) => {
+      const perWhat = per === undefined ? [] : [per(request)]
+      return acrossClients ? countKey(name, ...perWhat) : countKey(name, client(request) ?? '', ...perWhat)
+    }
     const counter = fastify.createRateLimit({
-      max: perMinute,
-      timeWindow: 60_000,
-      keyGenerator: (request) => countKey(name, client(request) ?? '', ...(per === undefined ? [] : [per(request)]))
+      max: perMinute ?? perHour ?? 1,
+      timeWindow: perMinute === undefined ? 3_600_000 : 60_000,
+      keyGenerator: keyOf
     })
     const refuse = async (request: FastifyRequest, reply: FastifyReply, increment: boolean) => {
-      if (client(request) === undefined) return
+      if (!acrossClients && client(request) === undefined) return
       warnOfUntrustedProxy(request)
       const counted = await counter(request, { increment })
       if (counted.isAllowed || (increment ? !counted.isExceeded : counted.remaining > 0)) return
@@ -133,4 +151,29 @@ export default fp(async function rateLimits (fastify) {
     await perNetwork.count.call(this, request, reply)
     await perAddress.count.call(this, request, reply)
   })
+
+  fastify.decorate('limitMailRequests', fastify.perClientLimit({
+    name: 'mail-requests',
+    perMinute: fastify.config.MAIL_REQUESTS_PER_MINUTE,
+    refusal: 'Too many account mail requests from this address'
+  }).count)
+
+  // The refusal is the same for every address, so it tells nothing about which have accounts.
+  fastify.decorate('limitMailsPerAddress', fastify.perClientLimit({
+    name: 'mails-per-address',
+    perHour: fastify.config.MAILS_PER_ADDRESS_PER_HOUR,
+    // A signed-in route counts the user's own address, never one its body names; in the one normal
+    // form accounts are looked up by.
+    per: (request) => emailKey((request.user as { email: string } | null | undefined)?.email ?? (request.body as { email: string }).email),
+    acrossClients: true,
+    refusal: 'Too many mails asked for this email address'
+  }).count)
+
+  // Guessing the current password with a stolen access token is slowed like guessing it at sign-in.
+  fastify.decorate('currentPasswordAttempts', fastify.perClientLimit({
+    name: 'password-change',
+    perMinute: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
+    per: (request) => request.user.id,
+    refusal: 'Too many attempts at the current password of this account from this address'
+  }))
 }, { name: 'rate-limit', dependencies: ['config', 'database', 'database-availability', 'migrations'] })

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
 import type { Query } from '../database/availability.js'
+import { hashOf, newToken } from './tokens.js'
 
 /** A new pair's refresh token, and what the access token issued with it carries. */
 export interface Issued {
@@ -76,15 +76,6 @@ export interface SessionStoreOptions {
 
 /** Expired rows removed per sign-in or refresh. */
 export const PRUNE_BATCH = 100
-
-/** 32 random bytes: as hard to guess as the signing key. */
-function newToken (): string {
-  return randomBytes(32).toString('base64url')
-}
-
-function hashOf (token: string): Buffer {
-  return createHash('sha256').update(token).digest()
-}
 
 /** The columns every issuing statement returns, from its `touched` sessions row. */
 const issuedColumns = `id AS session_id, user_id, token_version, access_generation AS generation,

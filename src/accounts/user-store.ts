@@ -2,6 +2,7 @@ import type { Query } from '../database/availability.js'
 import type { NewUser, User } from './user.js'
 import { emailKey } from './email-key.js'
 import { normalizePassword } from './password-policy.js'
+import { ACCOUNT_COUNT_NAMES, accountDigest } from '../rate-limits/counts.js'
 
 /** A user with the version of their credentials: access tokens and sign-ins carry it. */
 export interface VersionedUser {
@@ -29,14 +30,27 @@ export interface UserStore {
    * signed-in request runs.
    */
   findBySession: (sessionId: string) => Promise<SignedInUser | null>
+  findById: (id: string) => Promise<User | null>
+  /** The user with this email (by its one normal form, as sign-in finds it), or null. */
+  findByEmail: (email: string) => Promise<User | null>
   /**
    * Sets a new password if `current` is the user's password, raises the token version and ends
    * every sign-in of the user, all in one statement. False when `current` is wrong.
    */
   changePassword: (id: string, current: string, next: string) => Promise<boolean>
+  /**
+   * Sets a new password without the current one (a password reset, which also proves the address),
+   * ending every sign-in like a change. False when the account no longer exists.
+   */
+  resetPassword: (id: string, next: string) => Promise<boolean>
+  /**
+   * Deletes the account if `password` is its password, and with it everything that refers to it
+   * (ON DELETE CASCADE), in one statement. The deleted user, or null when `password` is wrong.
+   */
+  delete: (id: string, password: string) => Promise<User | null>
 }
 
-const columns = 'id, email, full_name, is_active, created_at'
+const columns = 'id, email, full_name, is_active, email_verified_at IS NOT NULL AS email_verified, created_at'
 
 /**
  * argon2id (the library's default algorithm) at OWASP's recommended minimum: 19 MiB, 2 passes, 1
@@ -74,10 +88,40 @@ export function userStore (query: Query, { preparedStatements }: UserStoreOption
     return normalized !== password && verify(passwordHash, password)
   }
 
+  async function hashPassword (password: string): Promise<string> {
+    const { hash } = await loadArgon2()
+    return hash(normalizePassword(password), hashOptions)
+  }
+
+  /** The user's password hash and email key if `password` matches the hash, else null. */
+  async function ifPasswordMatches (id: string, password: string): Promise<{ password_hash: string, email_key: string } | null> {
+    const { rows } = await query<{ password_hash: string, email_key: string }>('SELECT password_hash, email_key FROM users WHERE id = $1', [id])
+    return rows[0] !== undefined && await verifyPassword(rows[0].password_hash, password) ? rows[0] : null
+  }
+
+  /**
+   * Sets the password hash, raises the token version (voiding every access token and mailed token
+   * issued before) and ends every sign-in of the user, in one statement. With `currentHash`, only
+   * while the password is still that one. `verifiesEmail`: the change proved the address is theirs.
+   */
+  async function replacePassword (id: string, passwordHash: string, { currentHash, verifiesEmail }: { currentHash: string | null, verifiesEmail: boolean }): Promise<boolean> {
+    const { rows: changed } = await query(
+      `WITH changed AS (
+         UPDATE users SET password_hash = $2, token_version = token_version + 1,
+           email_verified_at = CASE WHEN $4 THEN coalesce(email_verified_at, now()) ELSE email_verified_at END
+         WHERE id = $1 AND ($3::text IS NULL OR password_hash = $3) RETURNING id
+       ), ended AS (
+         DELETE FROM sessions WHERE user_id IN (SELECT id FROM changed)
+       )
+       SELECT id FROM changed`,
+      [id, passwordHash, currentHash, verifiesEmail]
+    )
+    return changed.length > 0
+  }
+
   return {
     async create ({ email, password, full_name: fullName }) {
-      const { hash } = await loadArgon2()
-      const passwordHash = await hash(normalizePassword(password), hashOptions)
+      const passwordHash = await hashPassword(password)
       const { rows } = await query<User>(
         `INSERT INTO users (email, email_key, password_hash, full_name) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING RETURNING ${columns}`,
@@ -100,7 +144,8 @@ export function userStore (query: Query, { preparedStatements }: UserStoreOption
 
     async findBySession (sessionId) {
       const { rows } = await query<User & { token_version: number, min_access_generation: number }>(
-        `SELECT u.id, u.email, u.full_name, u.is_active, u.created_at, u.token_version, s.min_access_generation
+        `SELECT u.id, u.email, u.full_name, u.is_active, u.email_verified_at IS NOT NULL AS email_verified, u.created_at,
+           u.token_version, s.min_access_generation
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.expires_at > now() AND s.token_version = u.token_version`,
         [sessionId],
@@ -111,22 +156,43 @@ export function userStore (query: Query, { preparedStatements }: UserStoreOption
       return { user, tokenVersion, minGeneration }
     },
 
+    async findById (id) {
+      const { rows } = await query<User>(`SELECT ${columns} FROM users WHERE id = $1`, [id])
+      return rows[0] ?? null
+    },
+
+    async findByEmail (email) {
+      const { rows } = await query<User>(`SELECT ${columns} FROM users WHERE email_key = $1`, [emailKey(email)])
+      return rows[0] ?? null
+    },
+
     async changePassword (id, current, next) {
-      const { rows } = await query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id])
-      if (rows[0] === undefined || !(await verifyPassword(rows[0].password_hash, current))) return false
-      const { hash } = await loadArgon2()
-      const passwordHash = await hash(normalizePassword(next), hashOptions)
+      const found = await ifPasswordMatches(id, current)
+      if (found === null) return false
       // Only if the password is still the one just verified: of two changes at once, one wins.
-      const { rows: changed } = await query(
-        `WITH changed AS (
-           UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE id = $1 AND password_hash = $3 RETURNING id
-         ), ended AS (
-           DELETE FROM sessions WHERE user_id IN (SELECT id FROM changed)
+      return replacePassword(id, await hashPassword(next), { currentHash: found.password_hash, verifiesEmail: false })
+    },
+
+    async resetPassword (id, next) {
+      return replacePassword(id, await hashPassword(next), { currentHash: null, verifiesEmail: true })
+    },
+
+    async delete (id, password) {
+      const found = await ifPasswordMatches(id, password)
+      if (found === null) return null
+      // The account's guessing limits and known clients live in rate_limits, keyed by its email key
+      // rather than a foreign key: they go in the same statement.
+      const { rows } = await query<User>(
+        `WITH deleted AS (
+           DELETE FROM users WHERE id = $1 AND password_hash = $2 RETURNING ${columns}
+         ), counts AS (
+           DELETE FROM rate_limits WHERE split_part(key, ' ', 2) = $3 AND split_part(key, ' ', 1) = ANY($4)
+             AND EXISTS (SELECT 1 FROM deleted)
          )
-         SELECT id FROM changed`,
-        [id, passwordHash, rows[0].password_hash]
+         SELECT * FROM deleted`,
+        [id, found.password_hash, accountDigest(found.email_key), ACCOUNT_COUNT_NAMES]
       )
-      return changed.length > 0
+      return rows[0] ?? null
     }
   }
 }

@@ -7,6 +7,7 @@ export const UserSchema = Type.Object({
   email: Type.String({ format: 'email', description: 'As registered; sign-in ignores its letter case' }),
   full_name: Type.String(),
   is_active: Type.Boolean({ description: 'Deactivated accounts cannot sign in' }),
+  email_verified: Type.Boolean({ description: 'Whether the owner of the address confirmed it (POST /api/auth/verify-email). Sign-in does not need it; seeing other people\'s data, such as joining a team, does' }),
   // pg returns a Date; the serializer writes it as ISO 8601.
   created_at: Type.Unsafe<Date>({ type: 'string', format: 'date-time' })
 }, {
@@ -16,6 +17,7 @@ export const UserSchema = Type.Object({
     email: 'ana.coach@example.com',
     full_name: 'Ana Coach',
     is_active: true,
+    email_verified: true,
     created_at: '2025-01-15T09:30:00.000Z'
   }]
 })

@@ -27,6 +27,8 @@ export function configAjv (): Ajv {
   ajv.addKeyword({ keyword: 'envFlag', modifying: true, errors: true, validate: parseFlag })
   ajv.addKeyword({ keyword: 'originList', modifying: true, errors: true, validate: parseOriginList })
   ajv.addKeyword({ keyword: 'postgresUrl', errors: true, validate: isPostgresUrl })
+  ajv.addKeyword({ keyword: 'smtpUrl', errors: true, validate: isSmtpUrl })
+  ajv.addKeyword({ keyword: 'httpUrl', errors: true, validate: isHttpUrl })
   return ajv
 }
 
@@ -63,6 +65,22 @@ const isPostgresUrl: SchemaValidateFunction = (_schema, data) => {
   const protocol = parsedUrl(String(data))?.protocol
   if (protocol === 'postgres:' || protocol === 'postgresql:') return true
   isPostgresUrl.errors = [{ message: 'must be a postgres:// or postgresql:// URL, with any # / ? in the password percent-encoded (%23 %2F %3F)' }]
+  return false
+}
+
+/** Like DATABASE_URL: the message never repeats the value, which holds the SMTP password. */
+const isSmtpUrl: SchemaValidateFunction = (_schema, data) => {
+  const url = parsedUrl(String(data))
+  if ((url?.protocol === 'smtp:' || url?.protocol === 'smtps:') && url.hostname !== '') return true
+  isSmtpUrl.errors = [{ message: 'must be an smtp:// or smtps:// URL with a host, with any @ : / # ? in the user name or password percent-encoded' }]
+  return false
+}
+
+/** An http(s) URL links in mails start with. */
+const isHttpUrl: SchemaValidateFunction = (_schema, data) => {
+  const url = parsedUrl(String(data))
+  if ((url?.protocol === 'http:' || url?.protocol === 'https:') && url.search === '' && url.hash === '') return true
+  isHttpUrl.errors = [{ message: 'must be an http(s) URL without a query or fragment, such as https://app.example.com' }]
   return false
 }
 
@@ -122,7 +140,16 @@ export const configSchema = Type.Object({
   METRICS_HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'where Prometheus scrapes /metrics: never the public address' }),
   METRICS_PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: '0 turns the metrics listener off' }),
   EMBEDDED_DATABASE_DIR: Type.String({ default: '.data/postgres', minLength: 1 }),
-  CORS_ORIGINS: Type.Unsafe<string[]>({ originList: true, default: 'http://localhost:3000,http://localhost:8080' })
+  CORS_ORIGINS: Type.Unsafe<string[]>({ originList: true, default: 'http://localhost:3000,http://localhost:8080' }),
+  SMTP_URL: Type.Optional(Type.String({ smtpUrl: true, description: 'smtp:// or smtps://; unset outside production, mails are written to the log' })),
+  MAIL_FROM: Type.String({ default: 'Spinta <no-reply@localhost>', minLength: 3, description: 'the From of every mail' }),
+  APP_URL: Type.String({ httpUrl: true, default: 'http://localhost:3000', description: 'the front end links in mails point to' }),
+  VERIFY_EMAIL_TOKEN_EXPIRE_HOURS: Type.Integer({ default: 24, minimum: 1, description: 'how long a verification link works' }),
+  PASSWORD_RESET_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 30, minimum: 1, description: 'how long a password reset link works' }),
+  MAILS_PER_ADDRESS_PER_HOUR: Type.Integer({ default: 5, minimum: 1, description: 'registrations, verification resends and reset requests per email address, whatever the client' }),
+  MAIL_REQUESTS_PER_MINUTE: Type.Integer({ default: 10, minimum: 1, description: 'registrations, verification resends, reset requests and mailed tokens presented per client IP' }),
+  MAIL_RETRY_MIN_MS: Type.Integer({ default: 1000, minimum: 1, description: 'wait before the first retry of a mail the SMTP server did not take; doubled each time' }),
+  MAIL_RETRY_MAX_MS: Type.Integer({ default: 300_000, minimum: 1, description: 'longest wait between retries, and between looks for mail other instances queued' })
 })
 
 export type Config = Static<typeof configSchema>
@@ -159,6 +186,7 @@ export function productionProblems (config: Config, purpose: ConfigPurpose = 'se
     const bytes = secretKeyBytes(config.ALGORITHM)
     problems.push(`SECRET_KEY must be at least ${bytes} bytes for ${config.ALGORITHM} when NODE_ENV=production (RFC 7518 §3.2: as long as the hash); \`openssl rand -base64 ${bytes}\` makes one`)
   }
+  if (config.SMTP_URL === undefined) problems.push('SMTP_URL is required when NODE_ENV=production: account mails (verification, password reset) need an SMTP server')
   if (config.CORS_ORIGINS.includes('*')) {
     problems.push('CORS_ORIGINS must not contain * when NODE_ENV=production: credentials are allowed')
   }

@@ -22,7 +22,29 @@ export interface RateLimitCounts {
  * not stored as typed. A digest of an address can still be found by trying every address.
  */
 export function countKey (name: string, ...parts: string[]): string {
-  return `${name} ${createHash('sha256').update(parts.join('\0')).digest('base64url')}`
+  return `${name} ${digest(parts)}`
+}
+
+const digest = (parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('base64url')
+
+/**
+ * The limits whose counts belong to one account (its guessing limits and the clients known to it):
+ * they outlive any request by up to 30 days, so deleting the account deletes them.
+ */
+export const ACCOUNT_COUNT_NAMES = ['account', 'account-device', 'account-address', 'known-device', 'known-address'] as const
+
+/**
+ * The key of a count that belongs to the account `account` (its email key): the account's own
+ * digest comes second, apart from the rest, so the account's counts can be found without knowing
+ * its clients.
+ */
+export function accountCountKey (name: typeof ACCOUNT_COUNT_NAMES[number], account: string, ...parts: string[]): string {
+  return parts.length === 0 ? `${name} ${accountDigest(account)}` : `${name} ${accountDigest(account)} ${digest(parts)}`
+}
+
+/** What the keys of an account's counts hold second (SQL: `split_part(key, ' ', 2)`). */
+export function accountDigest (account: string): string {
+  return digest([account])
 }
 
 /** The time left in a window, by the database's clock, so instances whose clocks differ agree. */

@@ -11,11 +11,25 @@ export interface TeamMembershipExport {
   player_ids: string[]
 }
 
+export interface TeamInvitationExport {
+  team_id: string
+  email: string
+  role: TeamRole
+  created_at: Date
+  expires_at: Date
+  accepted_at: Date | null
+}
+
 export interface TeamDataExport {
   memberships: TeamMembershipExport[]
   /** Every audit entry of the user's own actions, in every team, oldest first. */
   audit: Array<AuditEntry & { team_id: string }>
+  /** The invitations the user sent, without their tokens. */
+  invitations_sent: TeamInvitationExport[]
 }
+
+/** The tables teamDataOfUser reads the user's rows of: the account export's check counts them as exported. */
+export const TEAM_TABLES_EXPORTED = ['team_members', 'player_guardians', 'team_audit', 'team_invitations']
 
 /** All the team data about one user, for the account export. */
 export async function teamDataOfUser (query: Query, userId: string): Promise<TeamDataExport> {
@@ -29,5 +43,10 @@ export async function teamDataOfUser (query: Query, userId: string): Promise<Tea
     `SELECT a.team_id, ${auditColumns} FROM team_audit a WHERE a.actor_id = $1 ORDER BY a.id`,
     [userId]
   )
-  return { memberships, audit }
+  const { rows: invitations } = await query<TeamInvitationExport>(
+    `SELECT team_id, email, role, created_at, expires_at, accepted_at FROM team_invitations
+     WHERE invited_by = $1 ORDER BY created_at, team_id`,
+    [userId]
+  )
+  return { memberships, audit, invitations_sent: invitations }
 }

@@ -3,7 +3,7 @@ import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t, { type Test } from 'tap'
-import { startTestDatabase } from '../helper.js'
+import { NOWHERE_SMTP_URL, startTestDatabase } from '../helper.js'
 import { buildRelease, findTool, renderHaproxyConfig, renderNginxConfig, startHaproxy, startNginx, until } from '../deploy-tools.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 import { startTcpProxy } from '../tcp-proxy.js'
@@ -50,6 +50,7 @@ async function startInstance (t: Test, databaseUrl: string): Promise<Instance> {
       NODE_ENV: 'production',
       DATABASE_URL: databaseUrl,
       SECRET_KEY: 'balancer-outage-test-secret-key-0123456789',
+      SMTP_URL: NOWHERE_SMTP_URL,
       TRUST_PROXY: 'loopback',
       HEALTH_TIMEOUT_MS: '1000',
       METRICS_PORT: String(metricsPort),

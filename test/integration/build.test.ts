@@ -4,7 +4,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { startTestDatabase } from '../helper.js'
+import { NOWHERE_SMTP_URL, startTestDatabase } from '../helper.js'
 import { bearer, newAccount, signedInOverHttp } from '../accounts.js'
 import { productionBuild } from '../production-build.js'
 import { spawnServer } from '../spawn-server.js'
@@ -34,7 +34,8 @@ t.test('the production build runs the whole API on plain node, as `npm start` do
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     DATABASE_URL: database.url,
-    SECRET_KEY: 'build-test-secret-key-0123456789abcdef01234567'
+    SECRET_KEY: 'build-test-secret-key-0123456789abcdef01234567',
+    SMTP_URL: NOWHERE_SMTP_URL
   }
   const server = await spawnServer(t, productionEnv, { nodeArgs })
   const base = await server.listening

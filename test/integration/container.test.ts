@@ -3,7 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DockerfileParser, type Cmd, type Copy, type Env as EnvInstruction, type Instruction } from 'dockerfile-ast'
 import t from 'tap'
-import type { Env } from '../helper.js'
+import { NOWHERE_SMTP_URL, type Env } from '../helper.js'
 import { productionBuild } from '../production-build.js'
 import { asInProduction, makeReadOnly, nonRootUser, npmInstall, runToEnd, startTcpDatabase, tempDir, type User } from '../release.js'
 import { spawnServer } from '../spawn-server.js'
@@ -127,7 +127,8 @@ t.test('the runtime stage, assembled from its COPY and RUN lines, migrates and s
     ...env,
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
-    SECRET_KEY: 'container-test-secret-key-0123456789abcdef012'
+    SECRET_KEY: 'container-test-secret-key-0123456789abcdef012',
+    SMTP_URL: NOWHERE_SMTP_URL
   }, { shellCommand: asInProduction(cmd), cwd: image, user: asUser })
   const base = await server.listening
   t.same(await (await fetch(`${base}/api/health`)).json(), { status: 'healthy', database: 'connected' })
@@ -138,7 +139,7 @@ t.test('the runtime stage, assembled from its COPY and RUN lines, migrates and s
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: 'container@example.com', password: 'correct horse battery staple', full_name: 'Container Test' })
   })
-  t.equal(registered.status, 201, await registered.text())
+  t.equal(registered.status, 202, await registered.text())
   const redoc = await fetch(`${base}/redoc/redoc.standalone.js`)
   t.equal(redoc.status, 200)
   t.equal((await redoc.arrayBuffer()).byteLength, (await stat(path.join(root, 'vendor', 'redoc', 'redoc.standalone.js'))).size, 'ReDoc\'s bundle from the release')

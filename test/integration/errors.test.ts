@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, captureLogs, NOWHERE_SMTP_URL, startTestDatabase, testEnv } from '../helper.js'
 import { problemIssues } from '../problem.js'
 
 const database = await startTestDatabase(t)
@@ -30,7 +30,7 @@ t.test('DEBUG=true shows the database error message in the 500 problem', async (
 })
 
 t.test('DEBUG=true in production still hides the database error message', async (t) => {
-  const app = await buildApp(t, testEnv(database, { DEBUG: 'true', NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(32) }), { extend: failingQuery })
+  const app = await buildApp(t, testEnv(database, { DEBUG: 'true', NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(32), SMTP_URL: NOWHERE_SMTP_URL }), { extend: failingQuery })
   const response = await app.inject({ method: 'GET', url: '/broken-query' })
   t.equal(response.statusCode, 500)
   t.same(problemIssues(response), [])
@@ -77,7 +77,7 @@ t.test('a path the API has, with a method it does not take, is a 405 problem wit
     { method: 'POST', url: '/', allow: 'GET, HEAD' },
     { method: 'PATCH', url: '/api/health/', allow: 'GET, HEAD' },
     { method: 'GET', url: '/api/auth/token', allow: 'POST' },
-    { method: 'PUT', url: '/api/users/me', allow: 'GET, HEAD' }
+    { method: 'PUT', url: '/api/users/me', allow: 'GET, HEAD, DELETE' }
   ] as const
   for (const { method, url, allow } of cases) {
     const response = await app.inject({ method, url })

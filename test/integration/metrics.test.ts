@@ -51,7 +51,7 @@ t.test('the metrics listener serves requests, refusals, the pool and the probes;
   t.equal(valueOf(samples, 'http_request_duration_seconds_count', { method: 'GET', route: '/', status_code: '200' }), 1)
   t.equal(valueOf(samples, 'http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' }), 2, 'unknown URLs share one series')
   t.notMatch(text, /no\/such/, 'no URL a client sent becomes a label')
-  t.equal(valueOf(samples, 'http_request_duration_seconds_count', { method: 'POST', route: '/api/auth/register', status_code: '201' }), 1)
+  t.equal(valueOf(samples, 'http_request_duration_seconds_count', { method: 'POST', route: '/api/auth/register', status_code: '202' }), 1)
   t.equal(valueOf(samples, 'auth_refusals_total', { route: '/api/auth/token', status_code: '400' }), 1)
   t.equal(valueOf(samples, 'http_refusals_total', { reason: 'database_unavailable' }), 1)
   t.equal(valueOf(samples, 'readiness_probe_total', { outcome: 'pass' }), 1)

@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import t from 'tap'
 import { testRunnerEnv } from '../spawn-server.js'
-import { buildApp, captureLogs, databaseParentDir, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, captureLogs, databaseParentDir, NOWHERE_SMTP_URL, startTestDatabase, testEnv } from '../helper.js'
 import { newAccount, register } from '../accounts.js'
 import { migrate, migrationsDir, readSchemaVersion } from '../../src/database/migrations.js'
 import { projectRoot } from '../../src/project.js'
@@ -129,13 +129,13 @@ t.test('outside production the server applies pending migrations at start-up', a
 
 t.test('in production the server refuses to start while the schema is behind, naming the fix', async (t) => {
   const { url, client } = await freshDatabase(t)
-  const env = testEnv({ url }, { NODE_ENV: 'production' })
+  const env = testEnv({ url }, { NODE_ENV: 'production', SMTP_URL: NOWHERE_SMTP_URL })
   await t.rejects(buildApp(t, env), new RegExp(`schema is at version 0 and this release needs version ${latest}: run \`npm run migrate\``))
   t.equal((await readSchemaVersion(client)).current, 0, 'production never migrates by itself')
 
   await migrate(client)
   const app = await buildApp(t, env)
-  t.equal((await register(app, newAccount())).statusCode, 201)
+  t.equal((await register(app, newAccount())).statusCode, 202)
 })
 
 t.test('in production a schema newer than the release (after a rollback) is logged, not refused', async (t) => {
@@ -143,7 +143,7 @@ t.test('in production a schema newer than the release (after a rollback) is logg
   await migrate(client)
   await client.query("INSERT INTO schemaversion (version, name) VALUES ($1, 'from-a-newer-release')", [latest + 1])
   const logs = captureLogs()
-  const app = await buildApp(t, testEnv({ url }, { NODE_ENV: 'production' }), { logs })
+  const app = await buildApp(t, testEnv({ url }, { NODE_ENV: 'production', SMTP_URL: NOWHERE_SMTP_URL }), { logs })
   t.equal((await app.inject({ method: 'GET', url: '/api/health' })).statusCode, 200)
   const warning = logs.lines.find((line) => line.msg === 'the database schema is newer than this release')
   t.match(warning, { level: 40, schemaVersion: latest + 1, latest })

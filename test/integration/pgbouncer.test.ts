@@ -5,7 +5,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import t from 'tap'
-import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, captureLogs, NOWHERE_SMTP_URL, startTestDatabase, testEnv } from '../helper.js'
 import { newAccount, register, signIn } from '../accounts.js'
 import { startPgBouncer } from '../pgbouncer.js'
 import { testRunnerEnv } from '../spawn-server.js'
@@ -19,7 +19,7 @@ const database = await startTestDatabase(t)
 const pooler = await startPgBouncer(t, database.url, { poolSize: 1 })
 const poolerUrl = pooler.url(database.url)
 // PgBouncer 1.18 cannot carry named prepared statements from one server connection to another.
-const production = { NODE_ENV: 'production', LOGIN_ATTEMPTS_PER_MINUTE: '5', DATABASE_PREPARED_STATEMENTS: 'false' }
+const production = { NODE_ENV: 'production', LOGIN_ATTEMPTS_PER_MINUTE: '5', DATABASE_PREPARED_STATEMENTS: 'false', SMTP_URL: NOWHERE_SMTP_URL }
 
 async function pooledClient (t: { teardown: (fn: () => unknown) => void }, url = poolerUrl): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url })
@@ -60,7 +60,7 @@ t.test('the whole API through the pooler: register, token, me, health, the sign-
   const app = await buildApp(t, testEnv({ url: poolerUrl }, production), { logs })
   const account = newAccount('pooled')
 
-  t.equal((await register(app, account)).statusCode, 201)
+  t.equal((await register(app, account)).statusCode, 202)
   const token = await signIn(app, account.email, account.password)
   t.equal(token.statusCode, 200)
   const me = await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${token.json().access_token}` } })

@@ -2,6 +2,7 @@ import { cp, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { NOWHERE_SMTP_URL } from '../helper.js'
 import { productionBuild } from '../production-build.js'
 import { asInProduction, makeReadOnly, nonRootUser, npmInstall, npmUserEnv, runToEnd, startTcpDatabase, tempDir } from '../release.js'
 import { spawnServer } from '../spawn-server.js'
@@ -46,7 +47,8 @@ t.test('a release installed with --omit=dev and made read-only migrates and serv
       ...npmEnv,
       NODE_ENV: 'production',
       DATABASE_URL: databaseUrl,
-      SECRET_KEY: 'release-test-secret-key-0123456789abcdef0123'
+      SECRET_KEY: 'release-test-secret-key-0123456789abcdef0123',
+      SMTP_URL: NOWHERE_SMTP_URL
     }, { shellCommand: asInProduction(['npm', 'start']), cwd: release, user })
     const base = await server.listening
     t.same(await (await fetch(`${base}/api/health`)).json(), { status: 'healthy', database: 'connected' })
@@ -57,7 +59,7 @@ t.test('a release installed with --omit=dev and made read-only migrates and serv
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'release@example.com', password: 'correct horse battery staple', full_name: 'Release Test' })
     })
-    t.equal(registered.status, 201, await registered.text())
+    t.equal(registered.status, 202, await registered.text())
     const redoc = await fetch(`${base}/redoc/redoc.standalone.js`)
     t.equal(redoc.status, 200)
     t.ok(Buffer.from(await redoc.arrayBuffer()).equals(await readFile(path.join(root, 'vendor', 'redoc', 'redoc.standalone.js'))), 'ReDoc\'s bundle from the release')

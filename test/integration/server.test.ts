@@ -8,7 +8,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import pg from 'pg'
-import { databaseParentDir, startTestDatabase } from '../helper.js'
+import { databaseParentDir, NOWHERE_SMTP_URL, startTestDatabase } from '../helper.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 
@@ -36,6 +36,7 @@ t.test('an unreachable DATABASE_URL exits non-zero, naming host, port and databa
   const server = await spawnServer(t, {
     NODE_ENV: 'production',
     SECRET_KEY: secretKey,
+    SMTP_URL: NOWHERE_SMTP_URL,
     DATABASE_URL: `postgresql://spinta:S3cret-Passw0rd@127.0.0.1:${closed.port}/spinta_db?sslmode=disable`
   })
   const { code } = await server.exited

@@ -4,7 +4,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { startTestDatabase } from '../helper.js'
+import { NOWHERE_SMTP_URL, startTestDatabase } from '../helper.js'
 import { buildRelease, findTool, renderNginxConfig, startNginx, systemdInstance, until } from '../deploy-tools.js'
 import { spawnServer, type SpawnedServer } from '../spawn-server.js'
 
@@ -54,7 +54,7 @@ function get (socketPath: string, url: string): Promise<number> {
 async function startUnitInstance (current: string, name: string): Promise<SpawnedServer> {
   const unit = await systemdInstance(name)
   const [, ...args] = unit.execStart
-  const environmentFile = { DATABASE_URL: database.url, SECRET_KEY: 'systemd-test-secret-key-0123456789abcdef' }
+  const environmentFile = { DATABASE_URL: database.url, SECRET_KEY: 'systemd-test-secret-key-0123456789abcdef', SMTP_URL: NOWHERE_SMTP_URL }
   return spawnServer(t, { ...unit.env, ...environmentFile }, { nodeArgs: args, cwd: current })
 }
 

@@ -7,7 +7,8 @@ import { createServer } from '../../src/app.js'
 const productionEnv: Env = {
   NODE_ENV: 'production',
   DATABASE_URL: 'postgresql://spinta:db-password@db.internal:5432/spinta',
-  SECRET_KEY: 'a-production-secret-key-of-40-characters!'
+  SECRET_KEY: 'a-production-secret-key-of-40-characters!',
+  SMTP_URL: 'smtps://mailer%40example.com:smtp-p%40ss@smtp.example.com'
 }
 
 /** The config plugin alone, as the app registers it, on the given environment. */
@@ -84,9 +85,34 @@ t.test('production starts with a database URL, a long secret key and explicit or
   t.equal(settings.NODE_ENV, 'production')
 })
 
-t.test('production without DATABASE_URL or SECRET_KEY stops naming the variable', async (t) => {
+t.test('production without DATABASE_URL, SECRET_KEY or SMTP_URL stops naming the variable', async (t) => {
   await t.rejects(loadConfig({ ...productionEnv, DATABASE_URL: undefined }), /DATABASE_URL is required when NODE_ENV=production/)
   await t.rejects(loadConfig({ ...productionEnv, SECRET_KEY: undefined }), /SECRET_KEY is required when NODE_ENV=production/)
+  await t.rejects(loadConfig({ ...productionEnv, SMTP_URL: undefined }), /SMTP_URL is required when NODE_ENV=production/)
+  t.equal((await loadConfig({ SMTP_URL: undefined })).SMTP_URL, undefined, 'outside production mails go to the log')
+})
+
+t.test('SMTP_URL: smtp:// and smtps:// with a host; anything else stops start-up naming it, never printing it', async (t) => {
+  for (const url of ['smtp://127.0.0.1:2525', 'smtps://user%40example.com:p%40ss@smtp.example.com']) t.equal((await loadConfig({ SMTP_URL: url })).SMTP_URL, url)
+  for (const url of ['http://smtp.example.com', 'smtp://user:p#ss@smtp.example.com', 'not a url']) {
+    const error = await loadConfig({ SMTP_URL: url }).then(() => undefined, (error: Error) => error)
+    t.match(error?.message, /^SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/, url)
+    t.notMatch(error?.message, 'ss@', 'the value is not repeated')
+  }
+})
+
+t.test('mail defaults: MAIL_FROM, APP_URL, token lifetimes, mail limits; APP_URL must be an http(s) URL', async (t) => {
+  const settings = await loadConfig({})
+  t.match(settings, {
+    MAIL_FROM: 'Spinta <no-reply@localhost>',
+    APP_URL: 'http://localhost:3000',
+    VERIFY_EMAIL_TOKEN_EXPIRE_HOURS: 24,
+    PASSWORD_RESET_TOKEN_EXPIRE_MINUTES: 30,
+    MAILS_PER_ADDRESS_PER_HOUR: 5,
+    MAIL_REQUESTS_PER_MINUTE: 10
+  })
+  await t.rejects(loadConfig({ APP_URL: 'app.example.com' }), /^APP_URL must be an http\(s\) URL/)
+  await t.rejects(loadConfig({ APP_URL: 'https://app.example.com/?x=1' }), /^APP_URL must be an http\(s\) URL/)
 })
 
 t.test('production refuses a SECRET_KEY shorter in bytes than its algorithm\'s hash, or the .env.example placeholder', async (t) => {

@@ -14,13 +14,7 @@ const PasswordChange = Type.Object({
 })
 
 const password: FastifyPluginAsyncTypebox = async (fastify) => {
-  // Guessing the current password with a stolen access token is slowed like guessing it at sign-in.
-  const attemptsPerUser = fastify.perClientLimit({
-    name: 'password-change',
-    perMinute: fastify.config.LOGIN_ATTEMPTS_PER_MINUTE,
-    per: (request) => request.user.id,
-    refusal: 'Too many password change attempts for this account from this address'
-  })
+  const attemptsPerUser = fastify.currentPasswordAttempts
 
   fastify.post('/password', {
     onRequest: fastify.authenticate,
@@ -30,10 +24,10 @@ const password: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['Users'],
       summary: 'Change the password',
       description: 'Sets `new_password` if `current_password` is right, and signs the user out everywhere: ' +
-        'every refresh token and every access token of the user stops working at once — this one included. ' +
+        'every refresh token and every access token of the user stops working at once — this one included — and mailed links issued before stop working. ' +
         '`new_password` follows the rules of registration: 15 to 128 characters, not a common or breached password, not containing the name part of the email (400 saying which). ' +
-        'Sign in again with the new password. A wrong `current_password` gets 403. ' +
-        'Each client IP may try LOGIN_ATTEMPTS_PER_MINUTE times per minute for one account, within its PASSWORD_CHECKS_PER_MINUTE (429 with `Retry-After` beyond either).',
+        'Sign in again with the new password; the user is told of the change by mail. A wrong `current_password` gets 403. ' +
+        'Each client IP may try the current password LOGIN_ATTEMPTS_PER_MINUTE times per minute for one account (password changes and account deletions together), within its PASSWORD_CHECKS_PER_MINUTE (429 with `Retry-After` beyond either).',
       security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
       body: PasswordChange,
       response: {
@@ -43,7 +37,7 @@ const password: FastifyPluginAsyncTypebox = async (fastify) => {
           401: { description: 'No bearer token, or one that is malformed, expired, forged, names no account or was issued before the last password change', detail: 'Could not validate credentials' },
           403: { description: 'The current password is wrong, or the account is deactivated', detail: 'The current password is incorrect' },
           ...bodyRefusals,
-          429: { description: 'Too many attempts for this account, or password checks in all, from this client IP', detail: 'Too many password change attempts for this account from this address; retry in 42 s' },
+          429: { description: 'Too many attempts for this account, or password checks in all, from this client IP', detail: 'Too many attempts at the current password of this account from this address; retry in 42 s' },
           ...databaseRefusals
         })
       }
@@ -52,6 +46,7 @@ const password: FastifyPluginAsyncTypebox = async (fastify) => {
     await assertAcceptablePassword(request.body.new_password, request.user.email, 'new_password')
     const changed = await fastify.users.changePassword(request.user.id, request.body.current_password, request.body.new_password)
     if (!changed) throw httpError(403, 'The current password is incorrect')
+    await fastify.accountMail.passwordChanged(request.user)
     return reply.code(204).send(null)
   })
 }
