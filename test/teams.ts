@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TeamRole } from '../src/teams/schemas.js'
 import { bearer, newAccount, signedIn } from './accounts.js'
+import { tokenIn, type TestSmtpServer } from './smtp.js'
 
 export interface Account {
   id: string
@@ -8,29 +9,38 @@ export interface Account {
   authorization: string
 }
 
-export interface LogLines {
-  lines: Array<Record<string, unknown>>
-}
-
-/** A new account, signed in. */
+/** A new account, signed in; its address is not verified yet (see verifyEmail). */
 export async function signUp (app: FastifyInstance, name = 'user'): Promise<Account> {
   const { id, email, access_token: accessToken } = await signedIn(app, newAccount(name))
   return { id, email, ...bearer(accessToken) }
 }
 
-/** The token of the last invitation mail to `email`, from the app's log. */
-export function invitationToken (logs: LogLines, email: string): string {
-  const mail = logs.lines.filter((line) => line.msg === 'invitation mail' && (line.mail as { to?: string }).to === email).at(-1)?.mail as { text: string } | undefined
-  const token = /\n\n([A-Za-z0-9_-]{43})\n\n/.exec(mail?.text ?? '')?.[1]
-  if (token === undefined) throw new Error(`no invitation mail to ${email} in the log`)
-  return token
+const verified = new Set<string>()
+
+/**
+ * Verifies the account's address the way its owner would: the verification mail registration sent
+ * (the first mail to the address the SMTP server received), its token posted to verify-email.
+ */
+export async function verifyEmail (app: FastifyInstance, smtp: TestSmtpServer, account: Account): Promise<void> {
+  if (verified.has(account.email)) return
+  const token = tokenIn(await smtp.nextMail(account.email))
+  const answered = await app.inject({ method: 'POST', url: '/api/auth/verify-email', payload: { token } })
+  if (answered.statusCode !== 204) throw new Error(`verifying ${account.email} answered ${answered.statusCode}: ${answered.body}`)
+  verified.add(account.email)
 }
 
-/** Invites `account` to the team as `role` through the API and accepts with the mailed token. */
-export async function join (app: FastifyInstance, logs: LogLines, coach: Account, teamId: string, account: Account, role: TeamRole): Promise<void> {
-  const invited = await app.inject({ method: 'POST', url: `/api/teams/${teamId}/invitations`, headers: { authorization: coach.authorization }, payload: { email: account.email, role } })
+/** Invites `email` to the team as `role` through the API: the token of the invitation mail the SMTP server received. */
+export async function invite (app: FastifyInstance, smtp: TestSmtpServer, coach: Account, teamId: string, email: string, role: TeamRole): Promise<string> {
+  const invited = await app.inject({ method: 'POST', url: `/api/teams/${teamId}/invitations`, headers: { authorization: coach.authorization }, payload: { email, role } })
   if (invited.statusCode !== 202) throw new Error(`invitation answered ${invited.statusCode}: ${invited.body}`)
-  const accepted = await app.inject({ method: 'POST', url: '/api/invitations/accept', headers: { authorization: account.authorization }, payload: { token: invitationToken(logs, account.email) } })
+  return tokenIn(await smtp.nextMail(email))
+}
+
+/** Verifies the account's address, invites it to the team as `role` and accepts with the mailed token. */
+export async function join (app: FastifyInstance, smtp: TestSmtpServer, coach: Account, teamId: string, account: Account, role: TeamRole): Promise<void> {
+  await verifyEmail(app, smtp, account)
+  const token = await invite(app, smtp, coach, teamId, account.email, role)
+  const accepted = await app.inject({ method: 'POST', url: '/api/invitations/accept', headers: { authorization: account.authorization }, payload: { token } })
   if (accepted.statusCode !== 200) throw new Error(`accepting answered ${accepted.statusCode}: ${accepted.body}`)
 }
 

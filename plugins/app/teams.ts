@@ -1,8 +1,6 @@
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
 import { checkTeamAccess, type TeamAccess, type TeamMembership, type TeamParams } from '../../src/teams/access.js'
 import type { TeamDatabase } from '../../src/teams/database.js'
-import type { InvitationMail } from '../../src/teams/invitation-mail.js'
 import { memberStore, type MemberStore } from '../../src/teams/members.js'
 import { playerStore, type PlayerStore } from '../../src/teams/players.js'
 import { teamStore, type TeamStore } from '../../src/teams/teams.js'
@@ -20,8 +18,6 @@ declare module 'fastify' {
     teams: TeamStore
     players: PlayerStore
     members: MemberStore
-    /** Sends an invitation mail. */
-    sendInvitationMail: (request: FastifyRequest, to: string, mail: InvitationMail) => Promise<void>
     /** The transaction-capable database of the team stores. */
     teamDatabase: TeamDatabase
   }
@@ -42,10 +38,6 @@ export default fp(async function teams (fastify) {
   fastify.decorate('teams', teamStore(database))
   fastify.decorate('players', playerStore(database))
   fastify.decorate('members', memberStore(database))
-  fastify.decorate('sendInvitationMail', async (request: FastifyRequest, to: string, mail: InvitationMail) => {
-    // Until mail sending exists, the mail goes to the log, where an operator can pass it on.
-    request.log.info({ mail: { to, ...mail } }, 'invitation mail')
-  })
   fastify.decorateRequest('teamMembership', null as unknown as TeamMembership)
 
   fastify.addHook('onRoute', (route) => {

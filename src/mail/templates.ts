@@ -15,6 +15,7 @@ export interface MailContent {
 export const frontEndPaths = {
   verifyEmail: 'verify-email',
   resetPassword: 'reset-password',
+  acceptInvitation: 'accept-invitation',
   signIn: 'sign-in'
 } as const
 
@@ -81,6 +82,15 @@ export function passwordChanged ({ name, appUrl }: Recipient): MailContent {
   return compose(`Your ${APP} password was changed`, hello(name), [
     `The password of your ${APP} account was just changed, and every device signed in to it was signed out.`,
     ['If it was not you, reset your password now', appLink(appUrl, frontEndPaths.resetPassword)]
+  ])
+}
+
+export function teamInvitation ({ appUrl, teamName, inviterName, role, token, days }: Pick<Recipient, 'appUrl'> & { teamName: string, inviterName: string, role: string, token: string, days: number }): MailContent {
+  return compose(`${inviterName} invites you to ${teamName} on ${APP}`, 'Hello,', [
+    `${inviterName} invites you to join the team ${teamName} on ${APP} as ${role}. ` +
+      `To accept, sign in with this email address, verified, and follow the link. It works once, for ${days} days.`,
+    ['Accept the invitation', appLink(appUrl, frontEndPaths.acceptInvitation, token)],
+    'If you did not expect this invitation, ignore this mail: nothing happens without the link.'
   ])
 }
 

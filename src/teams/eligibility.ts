@@ -1,3 +1,4 @@
+import { emailKey } from '../accounts/email-key.js'
 import type { User } from '../accounts/user.js'
 
 export type Eligibility = { eligible: true } | { eligible: false, reason: string }
@@ -7,8 +8,12 @@ export type Eligibility = { eligible: true } | { eligible: false, reason: string
  * decides it, so that requiring a verified email is a change here only.
  */
 export function joinEligibility (user: User, invitedEmail: string): Eligibility {
-  if (user.email.toLowerCase() !== invitedEmail.toLowerCase()) {
+  if (emailKey(user.email) !== emailKey(invitedEmail)) {
     return { eligible: false, reason: 'This invitation was sent to another email address' }
+  }
+  // Members see other people's data (minors' among them): the address must be proven to be theirs.
+  if (!user.email_verified) {
+    return { eligible: false, reason: 'Verify your email address first (POST /api/auth/verify-email with the token from its mail), then accept the invitation' }
   }
   return { eligible: true }
 }

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { buildApp, captureLogs, startTestDatabase, testEnv } from '../helper.js'
+import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { startSmtpServer } from '../smtp.js'
 import type { TeamRole } from '../../src/teams/schemas.js'
 import { addPlayer, createTeam, join, manySignIns, signUp, type Account } from '../teams.js'
 
@@ -33,8 +34,8 @@ interface Operation {
 
 const NO_TEAM = 'There is no team with this id'
 const database = await startTestDatabase(t)
-const logs = captureLogs()
-const app = await buildApp(t, testEnv(database, manySignIns), { logs })
+const smtp = await startSmtpServer(t)
+const app = await buildApp(t, testEnv(database, { ...manySignIns, SMTP_URL: smtp.url, MAIL_RETRY_MIN_MS: '20', MAIL_RETRY_MAX_MS: '200' }))
 const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
 const operations = Object.entries(document.paths as Record<string, Record<string, Operation>>)
   .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })))
@@ -48,9 +49,9 @@ const otherGuardian = await signUp(app, 'guardian')
 const outsider = await signUp(app, 'outsider')
 const teamId = await createTeam(app, coach)
 await createTeam(app, outsider, 'Other team')
-await join(app, logs, coach, teamId, staff, 'staff')
-await join(app, logs, coach, teamId, linkedGuardian, 'guardian')
-await join(app, logs, coach, teamId, otherGuardian, 'guardian')
+await join(app, smtp, coach, teamId, staff, 'staff')
+await join(app, smtp, coach, teamId, linkedGuardian, 'guardian')
+await join(app, smtp, coach, teamId, otherGuardian, 'guardian')
 const playerId = await addPlayer(app, coach, teamId, { display_name: 'Mia', birth_year: 2014, position: 'midfielder' })
 const linked = await app.inject({ method: 'PUT', url: `/api/teams/${teamId}/players/${playerId}/guardians/${linkedGuardian.id}`, headers: { authorization: coach.authorization } })
 if (linked.statusCode !== 204) throw new Error(`linking answered ${linked.statusCode}`)

@@ -1,12 +1,13 @@
 import t from 'tap'
-import { buildApp, captureLogs, startSharedDatabase } from '../helper.js'
+import { buildApp, startSharedDatabase } from '../helper.js'
+import { startSmtpServer, tokenIn } from '../smtp.js'
 import { keysetStatement } from '../../src/pagination/pagination.js'
 import { rosterList } from '../../src/teams/players.js'
-import { addPlayer, createTeam, join, manySignIns, signUp, type Account } from '../teams.js'
+import { addPlayer, createTeam, invite as inviteBy, join, manySignIns, signUp, verifyEmail, type Account } from '../teams.js'
 
-const { admin, env } = await startSharedDatabase(t, manySignIns)
-const logs = captureLogs()
-const app = await buildApp(t, env(), { logs })
+const smtp = await startSmtpServer(t)
+const { admin, env } = await startSharedDatabase(t, { ...manySignIns, SMTP_URL: smtp.url, APP_URL: 'https://app.example.com/spinta', MAIL_RETRY_MIN_MS: '20', MAIL_RETRY_MAX_MS: '200' })
+const app = await buildApp(t, env())
 
 const as = (account: Account, headers: Record<string, string> = {}) => ({ authorization: account.authorization, ...headers })
 const positions = ['goalkeeper', 'defender', 'midfielder', 'forward']
@@ -31,7 +32,7 @@ t.test('done when: 120 players paged 50 at a time while another coach inserts; 4
   t.equal(original.size, 120)
 
   const secondCoach = await signUp(app, 'second-coach')
-  await join(app, logs, coach, teamId, secondCoach, 'coach')
+  await join(app, smtp, coach, teamId, secondCoach, 'coach')
 
   const seen: string[] = []
   const inserted: string[] = []
@@ -95,7 +96,7 @@ t.test('done when: 120 players paged 50 at a time while another coach inserts; 4
 
   // A guardian cannot change the roster.
   const guardian = await signUp(app, 'guardian')
-  await join(app, logs, coach, teamId, guardian, 'guardian')
+  await join(app, smtp, coach, teamId, guardian, 'guardian')
   const refused = await app.inject({ method: 'POST', url: players, headers: as(guardian), payload: { display_name: 'New', birth_year: 2014, position: 'defender' } })
   t.equal(refused.statusCode, 403)
   t.match(refused.headers['content-type'], /^application\/problem\+json/)
@@ -172,8 +173,8 @@ t.test('guardians read and correct only the players linked to them; every such r
   const staff = await signUp(app, 'staff')
   const guardian = await signUp(app, 'guardian')
   const teamId = await createTeam(app, coach)
-  await join(app, logs, coach, teamId, staff, 'staff')
-  await join(app, logs, coach, teamId, guardian, 'guardian')
+  await join(app, smtp, coach, teamId, staff, 'staff')
+  await join(app, smtp, coach, teamId, guardian, 'guardian')
   const mine = await addPlayer(app, staff, teamId, { display_name: 'Mine', birth_year: 2014, position: 'defender' })
   const other = await addPlayer(app, coach, teamId, { display_name: 'Other', birth_year: 2014, position: 'defender' })
   const player = (id: string) => `/api/teams/${teamId}/players/${id}`
@@ -228,29 +229,32 @@ t.test('invitations: 202 for any address, a token that works once for its addres
 
   const invitee = await signUp(app, 'invitee')
   const stranger = await signUp(app, 'stranger')
+  await verifyEmail(app, smtp, stranger)
   t.equal((await invite(invitee.email)).statusCode, 202)
-  const line = logs.lines.filter((entry) => entry.msg === 'invitation mail').at(-1) as { level: number, mail: { to: string, subject: string, text: string, html: string } }
-  t.equal(line.level, 30, 'one info line')
-  t.equal(line.mail.to, invitee.email)
-  t.match(line.mail.subject, /invites you to U12 Falcons/)
-  t.match(line.mail.html, /<strong>U12 Falcons<\/strong>/)
-  const token = /\n\n([A-Za-z0-9_-]{43})\n\n/.exec(line.mail.text)?.[1] ?? ''
+  const mail = await smtp.nextMail(invitee.email)
+  t.match(mail.subject, /invites you to U12 Falcons/)
+  t.match(mail.html, /U12 Falcons/)
+  const token = tokenIn(mail)
+  t.match(mail.text, `https://app.example.com/spinta/accept-invitation?token=${token}`, 'a link to the front end')
   t.equal(Buffer.from(token, 'base64url').length, 32, '256 random bits')
   const { rows } = await admin.query('SELECT encode(token_hash, \'hex\') AS hash FROM team_invitations WHERE email = $1', [invitee.email])
   t.not(rows[0].hash, Buffer.from(token).toString('hex'), 'stored as a hash')
 
   const accept = (account: Account, value = token) => app.inject({ method: 'POST', url: '/api/invitations/accept', headers: as(account), payload: { token: value } })
   t.equal((await accept(stranger)).statusCode, 403, 'another account cannot use it')
+  const unverified = await accept(invitee)
+  t.same([unverified.statusCode, unverified.json().detail], [403, 'Verify your email address first (POST /api/auth/verify-email with the token from its mail), then accept the invitation'],
+    'its own account cannot either, before verifying its address')
+  t.equal((await app.inject({ method: 'GET', url: `/api/teams/${teamId}`, headers: as(invitee) })).statusCode, 404, 'and is not a member')
+  await verifyEmail(app, smtp, invitee)
   const accepted = await accept(invitee)
   t.equal(accepted.statusCode, 200)
   t.match(accepted.json(), { id: teamId, role: 'staff' })
   t.equal((await accept(invitee)).statusCode, 400, 'single use')
-  t.equal((await invite(invitee.email)).statusCode, 202)
-  t.equal((await accept(invitee, /\n\n([A-Za-z0-9_-]{43})\n\n/.exec((logs.lines.filter((entry) => entry.msg === 'invitation mail').at(-1) as { mail: { text: string } }).mail.text)?.[1])).statusCode, 409, 'already a member')
+  t.equal((await accept(invitee, await inviteBy(app, smtp, coach, teamId, invitee.email, 'staff'))).statusCode, 409, 'already a member')
 
-  t.equal((await invite(stranger.email, 'guardian')).statusCode, 202)
+  const expiredToken = await inviteBy(app, smtp, coach, teamId, stranger.email, 'guardian')
   await admin.query('UPDATE team_invitations SET expires_at = now() - interval \'1 second\' WHERE email = $1', [stranger.email])
-  const expiredToken = /\n\n([A-Za-z0-9_-]{43})\n\n/.exec((logs.lines.filter((entry) => entry.msg === 'invitation mail').at(-1) as { mail: { text: string } }).mail.text)?.[1]
   t.equal((await accept(stranger, expiredToken)).statusCode, 400, 'expired')
 
   const lastCoach = await app.inject({ method: 'DELETE', url: `/api/teams/${teamId}/members/${coach.id}`, headers: as(coach) })

@@ -9,7 +9,7 @@ const accept: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'acceptInvitation',
       tags: ['Members'],
       summary: 'Accept an invitation',
-      description: described('Joins the team of the invitation with its role. The caller must be signed in with the email the invitation went to (403 otherwise); ' +
+      description: described('Joins the team of the invitation with its role. The caller must be signed in with the email the invitation went to, and have verified it (403 otherwise); ' +
         'a token works once and expires (400); an existing member gets 409.'),
       security,
       body: AcceptInvitationSchema,
@@ -20,7 +20,7 @@ const accept: FastifyPluginAsyncTypebox = async (fastify) => {
           body: true,
           own: {
             400: { description: 'The body is invalid, or the token is unknown, already used or expired', detail: 'This invitation is unknown, already used or expired' },
-            403: { description: 'The invitation was sent to another email address, or the account is deactivated', detail: 'This invitation was sent to another email address' },
+            403: { description: 'The invitation was sent to another email address, the caller\'s address is not verified yet, or the account is deactivated', detail: 'This invitation was sent to another email address' },
             409: { description: 'The caller is already a member of the team', detail: 'You are already a member of this team' }
           }
         })

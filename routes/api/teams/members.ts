@@ -4,8 +4,8 @@ import { pageHeaders, pageQuerySchema, pageSchema, sendPage } from '../../../src
 import type { TeamAccess } from '../../../src/teams/access.js'
 import { auditPage, AUDIT_SORTS } from '../../../src/teams/audit.js'
 import { described, security, teamErrors } from '../../../src/teams/docs.js'
-import { invitationMail } from '../../../src/teams/invitation-mail.js'
 import { INVITATION_DAYS, MEMBER_SORTS } from '../../../src/teams/members.js'
+import { teamInvitation } from '../../../src/mail/templates.js'
 import { AuditEntrySchema, InvitationSchema, MemberIdParams, MemberSchema, TeamIdParams } from '../../../src/teams/schemas.js'
 
 const readers: TeamAccess = { roles: ['coach', 'staff'] }
@@ -66,7 +66,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['Members'],
       summary: 'Invite someone to the team',
       description: described('Mails an invitation to join the team with `role`. The answer is 202 whether or not the address has an account, so it tells nothing about who has one. ' +
-        `The mail's token works once, for the account with that email, within ${INVITATION_DAYS} days (POST /api/invitations/accept).`, coaches),
+        `The mail links to APP_URL/accept-invitation?token=...; the token works once, within ${INVITATION_DAYS} days, for the account with that email once its address is verified (POST /api/invitations/accept).`, coaches),
       security,
       params: TeamIdParams,
       body: InvitationSchema,
@@ -78,7 +78,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const { email, role } = request.body
     const { token, teamName } = await fastify.members.invite(request.teamMembership.teamId, request.user.id, email, role)
-    await fastify.sendInvitationMail(request, email, invitationMail({ teamName, inviterName: request.user.full_name, role, token }))
+    await fastify.mail.send({ to: email, ...teamInvitation({ appUrl: fastify.config.APP_URL, teamName, inviterName: request.user.full_name, role, token, days: INVITATION_DAYS }) })
     return reply.code(202).send(null)
   })
 
