@@ -76,7 +76,7 @@ async function instancesBehindBreakableDatabase (t: Test) {
 
 /** What a client of the balancer gets while the database is black-holed. */
 async function assertOutageAnswers (t: Test, socketPath: string) {
-  const signIn = await send(socketPath, 'POST', '/api/auth/token', { username: 'nobody@example.com', password: 'correct horse battery staple' })
+  const signIn = await send(socketPath, 'POST', '/api/auth/token', { grant_type: 'password', username: 'nobody@example.com', password: 'a long and unlisted passphrase 42' })
   t.equal(signIn.status, 503, 'a route that needs the database: 503')
   t.match(signIn.headers['content-type'], /^application\/problem\+json/, 'the API\'s own problem+json, not the balancer\'s page')
   t.ok(Number(signIn.headers['retry-after']) > 0, 'with Retry-After')
@@ -119,7 +119,7 @@ t.test('database black-holed behind HAProxy (deploy/haproxy): its readiness chec
   t.notMatch(balancer.output(), /is DOWN|no server available/, `HAProxy took no instance out: ${balancer.output()}`)
 
   proxy.forward()
-  await until('sign-in to reach the database again', () => send(socketPath, 'POST', '/api/auth/token', { username: 'nobody@example.com', password: 'correct horse battery staple' })
+  await until('sign-in to reach the database again', () => send(socketPath, 'POST', '/api/auth/token', { grant_type: 'password', username: 'nobody@example.com', password: 'a long and unlisted passphrase 42' })
     .then(({ status }) => status === 401, () => false))
   t.pass('served again once the database is back')
 })
