@@ -269,7 +269,6 @@ t.test('event-loop utilisation is measured over the last second, not since start
   // The scenario is a server that has been up and idle for a while; averaged since start-up, the busy
   // 1.5 s that follow would stay far below 0.9 and nothing would ever be shed.
   await new Promise((resolve) => setTimeout(resolve, 3000))
-  t.notOk(await untilShed(app), 'polling alone, as long as the check below polls, sheds nothing')
   await afterNextSample(app)
   await app.inject({ method: 'GET', url: '/busy' })
   const shed = await untilShed(app)
