@@ -76,8 +76,12 @@ function assertOutageLogged (t: Test, logs: ReturnType<typeof captureLogs>, refu
   const refused = lines.filter((line) => line.msg === 'request completed' && line.statusCode === 503).length
   t.ok(refused >= refusedAtLeast, `${refused} requests refused`)
   t.equal(lines.filter((line) => line.msg === 'request refused: the database cannot answer' && line.level === 40).length, refused, 'one warning per refused request')
-  t.equal(lines.filter((line) => /the database is unreachable/.test(String(line.msg))).length, 1, 'the outage\'s start, once')
-  t.equal(lines.filter((line) => /the database is reachable again/.test(String(line.msg))).length, 1, 'its end, once')
+  // Each change of state is logged once, however many requests meet it: a slow check on a busy
+  // machine may make one outage two, but never two starts in a row.
+  const changes = lines.map((line) => String(line.msg)).filter((msg) => /the database is (unreachable|reachable again)/.test(msg))
+    .map((msg) => msg.includes('reachable again') ? 'end' : 'start')
+  t.ok(changes.length >= 2 && changes.every((change, i) => change === (i % 2 === 0 ? 'start' : 'end')) && changes.at(-1) === 'end',
+    `the outage's start and end, each logged once: ${changes.join(', ')}`)
   t.same(lines.filter((line) => Number(line.level) >= 50), [], 'no error lines')
   t.notOk(logs.text().includes(password), 'no password in the log')
 }
