@@ -46,8 +46,8 @@ t.test('npm run migrate through the pooler: two runs at once, the schema applied
   const runs = await Promise.all([migrateCli(poolerUrl), migrateCli(poolerUrl)])
   const outputs = runs.map(({ stdout }) => stdout).sort()
   t.same(outputs, [
-    'The schema is already at version 3 (the latest): nothing to do.\n',
-    'applied 001.do.create-users\napplied 002.do.create-rate-limits\napplied 003.do.create-sessions\nThe schema is now at version 3 (the latest).\n'
+    'The schema is already at version 4 (the latest): nothing to do.\n',
+    'applied 001.do.create-users\napplied 002.do.create-rate-limits\napplied 003.do.create-sessions\napplied 004.do.sign-in-hardening\nThe schema is now at version 4 (the latest).\n'
   ])
 })
 
