@@ -13,7 +13,11 @@ export const PASSWORD_MAX_LENGTH = 128
  * ships them: read from the package with the first new password, not at start-up, never from the network.
  */
 let common: Promise<Set<string>> | undefined
-const commonPasswords = () => (common ??= import('@zxcvbn-ts/language-common').then(({ dictionary }) => new Set(dictionary['passwords-common'] as string[])))
+const commonPasswords = () => (common ??= import('@zxcvbn-ts/language-common').then((module) => {
+  // The production bundle loads the package's CommonJS build, whose exports arrive as `default`.
+  const { dictionary } = (module as { default?: { dictionary: typeof module.dictionary } }).default ?? module
+  return new Set(dictionary['passwords-common'] as string[])
+}))
 
 /** The form a password is hashed and verified in (NIST SP 800-63B-4: NFKC), so every way of typing it matches. */
 export function normalizePassword (password: string): string {
