@@ -78,7 +78,7 @@ t.test('registration refuses a taken email in any case, an invalid email and a s
   }
   const nulUsername = await signIn(app, 'ana\u0000@example.com', testPassword)
   t.equal(nulUsername.statusCode, 400)
-  t.same(nulUsername.json(), { error: 'invalid_request', error_description: 'username is invalid' })
+  t.match(nulUsername.json(), { error: 'invalid_request', error_description: /^username must match pattern/ })
 })
 
 // Every schema keyword runs on every value (allErrors), its pattern after maxLength has failed too, so a
@@ -94,7 +94,7 @@ t.test('a body as large as BODY_LIMIT_BYTES allows, with values built to make a 
   }
   const username = await signIn(app, `${long}\u0000`, testPassword)
   t.equal(username.statusCode, 400)
-  t.same(username.json(), { error: 'invalid_request', error_description: 'username is invalid' })
+  t.match(username.json(), { error: 'invalid_request', error_description: /^username must NOT have more than 254 characters/ })
 })
 
 t.test('passwords are stored as argon2id hashes with the parameters the unknown-email check uses', async (t) => {
