@@ -121,8 +121,8 @@ t.test('database black-holed behind HAProxy (deploy/haproxy): its readiness chec
   t.notMatch(balancer.output(), /is DOWN|no server available/, `HAProxy took no instance out: ${balancer.output()}`)
 
   proxy.forward()
-  await until('sign-in to reach the database again', () => send(socketPath, 'POST', '/api/auth/token', { grant_type: 'password', username: 'nobody@example.com', password: 'a long and unlisted passphrase 42' })
-    .then(({ status }) => status === 401, () => false))
+  await until('sign-in to reach the database again (an unknown account: invalid_grant)', () => send(socketPath, 'POST', '/api/auth/token', { grant_type: 'password', username: 'nobody@example.com', password: 'a long and unlisted passphrase 42' })
+    .then(({ status }) => status === 400, () => false))
   t.pass('served again once the database is back')
 })
 
