@@ -311,7 +311,7 @@ async function startSpanSink (): Promise<{ url: string, exports: () => number, c
 
 /** Registers a user and signs in: the Authorization header for signed-in routes. */
 async function signIn (url: string): Promise<string> {
-  const credentials = { email: 'bench@example.com', password: 'bench-password-0123', full_name: 'Bench User' }
+  const credentials = { email: 'bench@example.com', password: 'a long and unlisted passphrase 42', full_name: 'Bench User' }
   const registered = await fetch(url + '/api/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(credentials) })
   if (registered.status !== 202) throw new Error(`registering the bench user answered ${registered.status}: ${await registered.text()}`)
   const form = new URLSearchParams({ grant_type: 'password', username: credentials.email, password: credentials.password })

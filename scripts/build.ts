@@ -55,7 +55,10 @@ await build({
     'pg',
     // Optional drivers pg loads only when asked for (native bindings, Cloudflare Workers).
     'pg-native',
-    'pg-cloudflare'
+    'pg-cloudflare',
+    // Imported lazily, with the first new password: from a chunk, esbuild's CommonJS interop would
+    // hide the package's named exports behind `default`; Node's own import finds them.
+    '@zxcvbn-ts/language-common'
   ],
   logLevel: 'warning'
 })

@@ -22,7 +22,7 @@ const healthJson = <T>(schema: T, description: string) => ({ description, conten
 const unavailable = <T>(schema: T, description: string) => ({ ...healthJson(schema, description), headers: retryAfterHeader })
 
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
-  // Once shutdown has begun, both probes send traffic elsewhere. A callback hook, like the one above.
+  // Once shutdown has begun, both probes send traffic elsewhere. A callback hook: it runs on every probe, and an async one costs a promise each time.
   const refuseWhileShuttingDown: preHandlerHookHandler = (_request, reply, done) => {
     if (!fastify.shutdown.begun) return done()
     reply.code(503).type(HEALTH_MEDIA_TYPE).header('retry-after', RETRY_AFTER_SECONDS).send(SHUTTING_DOWN_REPORT)

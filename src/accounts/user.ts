@@ -28,7 +28,7 @@ export type User = Static<typeof UserSchema>
 export const NewUserSchema = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254 }),
   password: Type.String({
-    maxLength: 1024,
+    maxLength: PASSWORD_MAX_LENGTH,
     description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters (Unicode NFKC), any characters, no rules on their kinds; ` +
       'not one of the common or breached passwords attackers try first, and not containing the name part of the email'
   }),

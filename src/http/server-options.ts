@@ -26,7 +26,7 @@ export const serverOptions: FastifyHttpOptions<Server> = {
   clientErrorHandler,
   // Fastify's default of 10 s fails a slow start on a busy machine; only a plugin that never
   // starts should stop the server.
-  pluginTimeout: 60_000,
+  pluginTimeout: 120_000,
   // Slow or oversized clients get 408 or 431 instead of holding a socket.
   requestTimeout: 30_000,
   // A request that reaches a closing server on a keep-alive connection opened earlier (a proxy's

@@ -43,6 +43,12 @@ class DeferredChildLogger implements FastifyBaseLogger {
     return this.#logger().child(bindings, options)
   }
 
+  // The rest of pino's logger, for plugins that use more than the log methods.
+  isLevelEnabled (level: string): boolean { return (this.#logger() as pino.Logger).isLevelEnabled(level) }
+  bindings (): Bindings { return (this.#logger() as pino.Logger).bindings() }
+  setBindings (bindings: Bindings): void { (this.#logger() as pino.Logger).setBindings(bindings) }
+  flush (callback?: (error?: Error) => void): void { (this.#logger() as pino.Logger).flush(callback) }
+
   #write (method: LogMethod, args: unknown[]): void {
     const logger = this.#logger()
     Reflect.apply(logger[method], logger, args)

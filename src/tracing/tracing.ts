@@ -20,6 +20,9 @@ let active: Tracing | undefined
  * The OTLP/HTTP URL spans go to, by the standard variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as
  * given, else OTEL_EXPORTER_OTLP_ENDPOINT with /v1/traces; none (tracing off) without either or
  * with OTEL_SDK_DISABLED=true. Throws on a value that is not an http(s) URL.
+ * Read here, not left to the exporter: whether to load the SDK at all is decided before it loads,
+ * the exporter replaces an unparsable URL with localhost:4318 after a mere diagnostic, and the
+ * tracer provider used (unlike the NodeSDK) ignores OTEL_SDK_DISABLED.
  */
 export function tracesEndpoint (env: Env): URL | undefined {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined

@@ -79,7 +79,7 @@ t.test('registration answers a taken email in any case like a new one, and refus
   }
   const nulUsername = await signIn(app, 'ana\u0000@example.com', testPassword)
   t.equal(nulUsername.statusCode, 400)
-  t.same(nulUsername.json(), { error: 'invalid_request', error_description: 'username is invalid' })
+  t.match(nulUsername.json(), { error: 'invalid_request', error_description: /^username must match pattern/ })
 
   // The password rules depend on the body alone: a known address is refused exactly like a new one.
   for (const email of [newAccount().email, account.email]) {
@@ -102,7 +102,7 @@ t.test('a body as large as BODY_LIMIT_BYTES allows, with values built to make a 
   }
   const username = await signIn(app, `${long}\u0000`, testPassword)
   t.equal(username.statusCode, 400)
-  t.same(username.json(), { error: 'invalid_request', error_description: 'username is invalid' })
+  t.match(username.json(), { error: 'invalid_request', error_description: /^username must NOT have more than 254 characters/ })
 })
 
 t.test('passwords are stored as argon2id hashes with the parameters the unknown-email check uses', async (t) => {

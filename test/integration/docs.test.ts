@@ -50,3 +50,17 @@ t.test('/redoc carries the docs policy plus blob: workers for its search', async
   t.equal(response.statusCode, 200)
   t.same(cspDirectives(response.headers['content-security-policy']), { ...pagePolicy, 'worker-src': ['blob:'] })
 })
+
+t.test('the ReDoc bundle has an ETag and Last-Modified, and a repeat request gets 304', async (t) => {
+  const first = await app.inject({ method: 'GET', url: '/redoc/redoc.standalone.js' })
+  t.match(first.headers['content-type'], /^application\/javascript/)
+  t.equal(first.headers['cache-control'], 'public, max-age=86400')
+  t.ok(first.headers.etag, 'an ETag')
+  t.ok(first.headers['last-modified'], 'a Last-Modified')
+  const again = await app.inject({ method: 'GET', url: '/redoc/redoc.standalone.js', headers: { 'if-none-match': String(first.headers.etag) } })
+  t.equal(again.statusCode, 304)
+  t.equal(again.rawPayload.length, 0, 'without the bundle')
+  for (const url of ['/redoc/VERSION.md', '/redoc/LICENSE']) {
+    t.equal((await app.inject({ method: 'GET', url })).statusCode, 404, `${url}: only the bundle is served`)
+  }
+})

@@ -93,15 +93,28 @@ t.test('one past each bound of a request body gets 400 naming it; the bound itse
         headers: { 'content-type': type, ...((operation.security ?? []).length > 0 ? { authorization } : {}) },
         payload: type.endsWith('json') ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString()
       })
+      /**
+       * The problems of a 400, as `{ path, message }`. The token endpoint answers RFC 6749 errors
+       * instead, whose `invalid_request` description lists "<parameter> <message>" parts.
+       */
+      const errorsOf = (response: Awaited<ReturnType<typeof send>>): Array<{ path: string, message: string }> => {
+        const body = response.json()
+        if (body.error === undefined) return body.errors ?? []
+        if (body.error === 'unsupported_grant_type') return [{ path: '/body/grant_type', message: 'must be equal to one of the allowed values' }]
+        return String(body.error_description).split('; ').map((part) => {
+          const [, name, message] = /^(the form|\S+) (.*)$/.exec(part) ?? [undefined, '', part]
+          return { path: name === 'the form' ? '/body' : `/body/${name}`, message }
+        })
+      }
       /** `body` is refused with 400, with `message` at `pointer`; `atBound` is not refused at `pointer`. */
       const probe = async (pointer: string, message: RegExp, past: Record<string, unknown>, atBound?: Record<string, unknown>) => {
         probes += 1
         const refused = await send(past)
         t.equal(refused.statusCode, 400, `${method} ${path}: ${pointer} past its bound gets 400`)
-        t.match(refused.json().errors, [{ path: pointer, message }], `${method} ${path}: the problem names ${pointer}`)
+        t.match(errorsOf(refused), [{ path: pointer, message }], `${method} ${path}: the problem names ${pointer}`)
         if (atBound === undefined) return
         const accepted = await send(atBound)
-        const errors: Array<{ path: string }> = accepted.statusCode === 400 ? accepted.json().errors ?? [] : []
+        const errors = accepted.statusCode === 400 ? errorsOf(accepted) : []
         t.notOk(errors.some((error) => error.path === pointer), `${method} ${path}: ${pointer} at its bound is valid (answered ${accepted.statusCode})`)
       }
       // Longer values keep their shape (an email stays an email): characters go in front.

@@ -76,17 +76,19 @@ t.test('migrations go up, down to 0 and up again', async (t) => {
   t.same((await migrate(client)).steps, [], 'a run at the latest version does nothing')
 })
 
-t.test('the users table keeps one account per email whatever its case', async (t) => {
+t.test('the users table keeps one account per email whatever its case, by the key migration 4 fills in for existing rows', async (t) => {
   const { client } = await freshDatabase(t)
-  await migrate(client)
+  await migrate(client, 3)
   const { rows } = await client.query(
     "INSERT INTO users (email, password_hash, full_name) VALUES ('Ana@Example.com', 'x', 'Ana') RETURNING id, is_active, created_at"
   )
   t.match(rows[0].id, /^[0-9a-f-]{36}$/, 'the id is a generated uuid')
   t.equal(rows[0].is_active, true)
   t.type(rows[0].created_at, Date)
+  await migrate(client)
+  t.same((await client.query('SELECT email, email_key FROM users')).rows, [{ email: 'Ana@Example.com', email_key: 'ana@example.com' }], 'kept as typed, keyed in lower case')
   await t.rejects(
-    client.query("INSERT INTO users (email, password_hash, full_name) VALUES ('ana@example.COM', 'x', 'Ana')"),
+    client.query("INSERT INTO users (email, email_key, password_hash, full_name) VALUES ('ana@example.COM', 'ana@example.com', 'x', 'Ana')"),
     { code: '23505' }
   )
 })

@@ -76,8 +76,12 @@ function assertOutageLogged (t: Test, logs: ReturnType<typeof captureLogs>, refu
   const refused = lines.filter((line) => line.msg === 'request completed' && line.statusCode === 503).length
   t.ok(refused >= refusedAtLeast, `${refused} requests refused`)
   t.equal(lines.filter((line) => line.msg === 'request refused: the database cannot answer' && line.level === 40).length, refused, 'one warning per refused request')
-  t.equal(lines.filter((line) => /the database is unreachable/.test(String(line.msg))).length, 1, 'the outage\'s start, once')
-  t.equal(lines.filter((line) => /the database is reachable again/.test(String(line.msg))).length, 1, 'its end, once')
+  // Each change of state is logged once, however many requests meet it: a slow check on a busy
+  // machine may make one outage two, but never two starts in a row.
+  const changes = lines.map((line) => String(line.msg)).filter((msg) => /the database is (unreachable|reachable again)/.test(msg))
+    .map((msg) => msg.includes('reachable again') ? 'end' : 'start')
+  t.ok(changes.length >= 2 && changes.every((change, i) => change === (i % 2 === 0 ? 'start' : 'end')) && changes.at(-1) === 'end',
+    `the outage's start and end, each logged once: ${changes.join(', ')}`)
   t.same(lines.filter((line) => Number(line.level) >= 50), [], 'no error lines')
   t.notOk(logs.text().includes(password), 'no password in the log')
 }
@@ -148,33 +152,38 @@ t.test('every pooled connection busy: 503 once the pool\'s wait runs out, saying
   t.equal(app.databaseAvailability.available, true, 'the database itself answered')
 })
 
-t.test('readiness and request refusals agree at every moment of an outage and its end', async (t) => {
+t.test('the readiness report and request refusals agree at every moment of an outage and its end', async (t) => {
   const { app, proxy } = await appBehindProxy(t)
   const { access_token: accessToken } = await signedIn(app)
-  const me = () => app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })
-  const ready = () => app.inject({ method: 'GET', url: '/api/health/ready' })
+  const me = async () => (await app.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${accessToken}` } })).statusCode
+  // Readiness stays 200 through an outage (the database is shared by every instance); its database check says what requests meet.
+  const databaseCheck = async () => {
+    const ready = await app.inject({ method: 'GET', url: '/api/health/ready' })
+    t.equal(ready.statusCode, 200, 'readiness keeps the instance in rotation')
+    return ready.json().checks['postgres:responseTime'][0].status as string
+  }
 
   proxy.blackhole()
-  t.equal((await ready()).statusCode, 503, 'readiness fails once the database stops answering')
-  t.equal((await me()).statusCode, 503, 'and requests that need it are refused from that moment')
+  t.equal(await databaseCheck(), 'fail', 'the readiness report shows the database failing once it stops answering')
+  t.equal(await me(), 503, 'and requests that need it are refused from that moment')
 
-  // Each round a probe, then a request: served exactly when the probe just passed. A bound only a
+  // Each round a probe, then a request: served exactly when the check just passed. A bound only a
   // hang reaches: the recheck runs every second.
   proxy.forward()
   const disagreements: string[] = []
   const deadline = performance.now() + 30_000
   let rounds = 0
-  for (let probe = 503; probe !== 200 && performance.now() < deadline; rounds++) {
-    probe = (await ready()).statusCode
-    const request = (await me()).statusCode
-    if (request !== (probe === 200 ? 200 : 503)) disagreements.push(`round ${rounds}: readiness ${probe}, request ${request}`)
+  for (let check = 'fail'; check !== 'pass' && performance.now() < deadline; rounds++) {
+    check = await databaseCheck()
+    const request = await me()
+    if (request !== (check === 'pass' ? 200 : 503)) disagreements.push(`round ${rounds}: database check ${check}, request ${request}`)
     await setImmediate()
   }
-  t.same(disagreements, [], `readiness and requests agreed in each of ${rounds} rounds`)
-  t.equal((await ready()).statusCode, 200, 'ready again')
+  t.same(disagreements, [], `the report and requests agreed in each of ${rounds} rounds`)
+  t.equal(await databaseCheck(), 'pass', 'the database check passes again')
 
   proxy.blackhole()
-  t.equal((await me()).statusCode, 503, 'a request finds the next outage')
-  t.equal((await ready()).statusCode, 503, 'and readiness agrees')
+  t.equal(await me(), 503, 'a request finds the next outage')
+  t.equal(await databaseCheck(), 'fail', 'and the report agrees')
   proxy.forward()
 })

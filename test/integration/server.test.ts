@@ -105,7 +105,9 @@ t.test('a .env that exists but cannot be read exits non-zero with one line on st
 t.test('SIGTERM: probes fail at once, in-flight requests complete, the process exits 0 within the grace period', async (t) => {
   const proxy = await startTcpProxy(database.socketPath)
   t.teardown(() => proxy.close())
-  const graceMs = 8000
+  // Exiting 0 is finishing within the delay and the grace period: past them close-with-grace exits
+  // non-zero. A grace period only a hang outlasts keeps a busy machine from failing this.
+  const graceMs = 60_000
   const server = await spawnServer(t, {
     DATABASE_URL: proxy.url(database.url),
     SECRET_KEY: secretKey,
@@ -119,7 +121,6 @@ t.test('SIGTERM: probes fail at once, in-flight requests complete, the process e
   // A frozen database keeps these requests in flight until the health timeout answers them.
   proxy.blackhole()
   const inFlight = Array.from({ length: 20 }, () => fetch(`${base}/api/health`).then(async (response) => ({ status: response.status, body: await response.json() })))
-  const signalledAt = performance.now()
   server.child.kill('SIGTERM')
 
   let live = await get(`${base}/api/health/live`)
@@ -132,7 +133,6 @@ t.test('SIGTERM: probes fail at once, in-flight requests complete, the process e
   t.same(new Set(finished.map(({ status }) => status)), new Set([200]), 'every in-flight request completed with 200')
   const { code } = await server.exited
   t.equal(code, 0, server.stderr() + server.stdout().split('\n').filter((line) => /shut|clos|gave up|error/i.test(line)).join('\n'))
-  t.ok(performance.now() - signalledAt < graceMs, 'within the grace period')
 })
 
 t.test('log lines reach stdout while the server runs, not only when it exits (the log is written in batches)', async (t) => {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import * as client from 'openid-client'
 import t from 'tap'
-import { buildApp, startSharedDatabase } from '../helper.js'
+import { buildApp, captureLogs, startSharedDatabase } from '../helper.js'
 import { bearer, newAccount, refresh, register, signedIn, signIn, type Account, type TokenRequestOptions } from '../accounts.js'
 import { DEVICE_COOKIE } from '../../plugins/app/sign-in-limits.js'
 
@@ -220,7 +220,7 @@ t.test('passwords as NIST SP 800-63B-4 asks, the same at registration and passwo
   t.match(await refusal('PasswordPassword'), { detail: /list of common or breached passwords/ }, 'in any letter case')
   t.match(await refusal('qwerty uiop 12345'), { detail: /list of common or breached passwords/ }, 'with spaces between its parts')
   t.match(await refusal('my name is penalty-kicker', 'penalty-kicker@example.com'), { detail: /must not contain your email address's name/ })
-  t.match(await refusal('x'.repeat(129)), { detail: /at most 128 characters/ })
+  t.match(await refusal('x'.repeat(129)), { detail: /more than 128 characters/ })
 
   t.equal((await register(app, { ...newAccount('keeper'), password: 'fifteen chars!!' })).statusCode, 202, '15 characters, no composition rules')
   t.equal((await register(app, { ...newAccount('keeper'), password: 'ü'.repeat(64) + ' and more' })).statusCode, 202, 'more than 64 characters are allowed')
@@ -284,4 +284,38 @@ t.test('per-address limits group IPv6 by /64 and by /48', async (t) => {
   t.equal(sameSixtyFour.statusCode, 400, 'another /48 is not limited')
   t.equal((await signIn(app, newAccount('keeper').email, 'a wrong guess', { remoteAddress: '2001:db8:8:1::2' })).statusCode, 400)
   t.equal((await signIn(app, newAccount('keeper').email, 'a wrong guess', { remoteAddress: '2001:db8:8:1:ffff::3' })).statusCode, 429, 'one /64 shares one count')
+})
+
+t.test('no password or token reaches the log: a run through every account route, and bodies logged as careless code would', async (t) => {
+  const logs = captureLogs()
+  const app = await buildApp(t, env({ REFRESH_GRACE_SECONDS: '0' }), { logs })
+  const account = newAccount('keeper')
+  const newPassword = 'a quite different pass phrase 7'
+  const bodies: Array<Record<string, string>> = []
+  const sent = <Body extends Record<string, string>>(body: Body) => { bodies.push(body); return body }
+
+  t.equal((await register(app, sent({ ...account }))).statusCode, 201)
+  const first = await signIn(app, account.email, account.password)
+  bodies.push({ password: account.password })
+  const { access_token: accessToken, refresh_token: refreshToken } = first.json()
+  const second = (await refresh(app, refreshToken)).json()
+  t.equal((await me(app, second.access_token)).statusCode, 200)
+  const extra = (await signIn(app, account.email, account.password)).json()
+  const sessions: Array<{ id: string, current: boolean }> = (await app.inject({ method: 'GET', url: '/api/users/me/sessions', headers: bearer(extra.access_token) })).json()
+  const current = sessions.find((session) => session.current)?.id
+  t.equal((await app.inject({ method: 'DELETE', url: `/api/users/me/sessions/${current}`, headers: bearer(extra.access_token) })).statusCode, 204)
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/logout', payload: sent({ refresh_token: extra.refresh_token }) })).statusCode, 204)
+  t.equal((await refresh(app, refreshToken)).statusCode, 400, 'a reused token, which is warned of')
+  const third = (await signIn(app, account.email, account.password)).json()
+  t.equal((await app.inject({
+    method: 'POST', url: '/api/users/me/password', headers: bearer(third.access_token), payload: sent({ current_password: account.password, new_password: newPassword })
+  })).statusCode, 204)
+
+  // Careless code logging whole bodies, the response of the token endpoint included.
+  for (const body of [...bodies, first.json(), second]) app.log.info({ body, nested: { deeper: body } }, 'careless body log')
+  const careless = logs.lines.filter((line) => line.msg === 'careless body log') as Array<{ body: Record<string, string> }>
+  t.match(careless[careless.length - 1].body, { access_token: '[redacted]', refresh_token: '[redacted]' })
+  t.ok(logs.lines.some((line) => line.msg === 'a refresh token was presented again after use: its sign-in is ended'), 'the run logged its warnings')
+  const secrets = [account.password, newPassword, accessToken, refreshToken, second.access_token, second.refresh_token, extra.access_token, extra.refresh_token, third.access_token]
+  for (const secret of secrets) t.notOk(logs.text().includes(secret), `${secret.slice(0, 12)}… is nowhere in the log`)
 })

@@ -164,38 +164,41 @@ t.test('systemd-analyze verify accepts the unit, which runs a release through a 
   }
   t.notMatch(unit, /^MemoryDenyWriteExecute=/m, 'V8\'s JIT writes the code it runs')
 
-  // The unit names the production host's account, environment files and release link, which this
-  // machine lacks: the verified copy names this machine's instead, and changes nothing else.
-  const dir = await mkdtemp(path.join(tmpdir(), 'spinta-systemd-verify-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const release = path.join(dir, 'releases', '0.1.0')
-  await mkdir(release, { recursive: true })
-  await symlink(release, path.join(dir, 'current'))
-  const { username } = userInfo()
-  const group = run('id', ['-gn']).output.trim()
-  const renamed = new Map([
-    ['User=spinta', `User=${username}`],
-    ['Group=spinta', `Group=${group}`],
-    ['WorkingDirectory=/srv/spinta/current', `WorkingDirectory=${path.join(dir, 'current')}`],
-    ['EnvironmentFile=/etc/spinta/database.env', `EnvironmentFile=${path.join(dir, 'database.env')}`],
-    ['EnvironmentFile=/etc/spinta/server.env', `EnvironmentFile=${path.join(dir, 'server.env')}`]
-  ])
-  let copy = unit
-  for (const [from, to] of renamed) {
-    t.match(copy, new RegExp(`^${from}$`, 'm'), `the unit says ${from}`)
-    copy = copy.replace(new RegExp(`^${from}$`, 'm'), to)
-  }
-  for (const file of ['database.env', 'server.env']) await writeFile(path.join(dir, file), '', { mode: 0o600 })
-  await writeFile(path.join(dir, 'spinta@.service'), copy)
-  // An instance of the template, as `systemctl start spinta@8001` loads it.
-  await symlink('spinta@.service', path.join(dir, 'spinta@8001.service'))
-  const systemdAnalyze = findTool('systemd-analyze')
-  const { code, output } = run(systemdAnalyze, ['verify', path.join(dir, 'spinta@8001.service')])
-  t.equal(code, 0, output)
-  t.equal(output, '', 'no warning either')
-  // systemd's own rating of the sandbox, from 0 (locked down) to 10, in tenths here: at most 2.0, "OK".
-  const security = run(systemdAnalyze, ['security', '--offline=yes', '--threshold=20', path.join(dir, 'spinta@8001.service')])
-  t.equal(security.code, 0, security.output.split('\n').filter((line) => line.includes('exposure')).join('\n'))
+  // systemd, and so systemd-analyze, exists only on Linux.
+  t.test('systemd-analyze verify', { skip: process.platform === 'linux' ? false : 'systemd runs only on Linux' }, async (t) => {
+    // The unit names the production host's account, environment files and release link, which this
+    // machine lacks: the verified copy names this machine's instead, and changes nothing else.
+    const dir = await mkdtemp(path.join(tmpdir(), 'spinta-systemd-verify-'))
+    t.teardown(() => rm(dir, { recursive: true, force: true }))
+    const release = path.join(dir, 'releases', '0.1.0')
+    await mkdir(release, { recursive: true })
+    await symlink(release, path.join(dir, 'current'))
+    const { username } = userInfo()
+    const group = run('id', ['-gn']).output.trim()
+    const renamed = new Map([
+      ['User=spinta', `User=${username}`],
+      ['Group=spinta', `Group=${group}`],
+      ['WorkingDirectory=/srv/spinta/current', `WorkingDirectory=${path.join(dir, 'current')}`],
+      ['EnvironmentFile=/etc/spinta/database.env', `EnvironmentFile=${path.join(dir, 'database.env')}`],
+      ['EnvironmentFile=/etc/spinta/server.env', `EnvironmentFile=${path.join(dir, 'server.env')}`]
+    ])
+    let copy = unit
+    for (const [from, to] of renamed) {
+      t.match(copy, new RegExp(`^${from}$`, 'm'), `the unit says ${from}`)
+      copy = copy.replace(new RegExp(`^${from}$`, 'm'), to)
+    }
+    for (const file of ['database.env', 'server.env']) await writeFile(path.join(dir, file), '', { mode: 0o600 })
+    await writeFile(path.join(dir, 'spinta@.service'), copy)
+    // An instance of the template, as `systemctl start spinta@8001` loads it.
+    await symlink('spinta@.service', path.join(dir, 'spinta@8001.service'))
+    const systemdAnalyze = findTool('systemd-analyze')
+    const { code, output } = run(systemdAnalyze, ['verify', path.join(dir, 'spinta@8001.service')])
+    t.equal(code, 0, output)
+    t.equal(output, '', 'no warning either')
+    // systemd's own rating of the sandbox, from 0 (locked down) to 10, in tenths here: at most 2.0, "OK".
+    const security = run(systemdAnalyze, ['security', '--offline=yes', '--threshold=20', path.join(dir, 'spinta@8001.service')])
+    t.equal(security.code, 0, security.output.split('\n').filter((line) => line.includes('exposure')).join('\n'))
+  })
 })
 
 /** Each manifest checked against the Kubernetes API schema of its apiVersion and kind. */

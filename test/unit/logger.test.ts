@@ -6,6 +6,7 @@ import path from 'node:path'
 import pino from 'pino'
 import t from 'tap'
 import { loggerOptions } from '../../src/logging/logger.js'
+import { deferredChildLogger } from '../../src/logging/request-logging.js'
 import { bufferedStdout, warnOfDroppedLines } from '../../src/logging/stdout.js'
 
 interface LogLine { msg: string, n?: number, droppedLines?: number }
@@ -68,4 +69,18 @@ t.test('a log reader that stops reading: lines are dropped at the buffer limit, 
   t.equal(kept[0], 0, 'the oldest lines are the ones kept')
   t.equal(droppedRequestLines, written - kept.length, 'every line that did not arrive was counted as dropped')
   t.equal(reported, dropped, 'the warnings add up to every dropped line')
+})
+
+t.test("a request's deferred logger answers as the pino child it stands for", async (t) => {
+  const lines: string[] = []
+  const parent = pino({ ...loggerOptions, level: 'info' }, { write: (line: string) => { lines.push(line) } })
+  const logger = deferredChildLogger(parent, { requestId: 'r-1' }, {}) as pino.Logger
+  t.equal(logger.level, 'info')
+  t.equal(logger.isLevelEnabled('debug'), false)
+  t.equal(logger.isLevelEnabled('warn'), true)
+  t.same(logger.bindings(), { requestId: 'r-1' })
+  logger.setBindings({ user: 'u-1' })
+  logger.info({ password: 'not-for-the-log' }, 'hello')
+  logger.flush()
+  t.match(JSON.parse(lines[0] ?? '{}'), { requestId: 'r-1', user: 'u-1', password: '[redacted]', msg: 'hello' })
 })

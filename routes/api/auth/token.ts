@@ -115,16 +115,17 @@ const token: FastifyPluginAsyncTypebox = async (fastify) => {
   const refuseInvalidForm: preHandlerAsyncHookHandler = async (request, reply) => {
     const failed = request.validationError
     if (failed === undefined) return
-    const problems = (failed as { validation?: Array<{ instancePath: string, keyword: string, params: Record<string, unknown> }> }).validation ?? []
+    const problems = (failed as { validation?: Array<{ instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }> }).validation ?? []
     const grantType = (request.body as Record<string, unknown> | undefined)?.grant_type
     if (grantType === undefined) return oauthError(reply, 'invalid_request', 'grant_type is required: password or refresh_token')
     if (typeof grantType === 'string' && !(GRANT_TYPES as readonly string[]).includes(grantType)) {
       return oauthError(reply, 'unsupported_grant_type', 'grant_type must be password or refresh_token')
     }
-    const described = problems.map(({ instancePath, keyword, params }) => {
-      const name = typeof params.missingProperty === 'string' ? params.missingProperty : instancePath.slice(1)
-      return keyword === 'required' ? `${name} is required` : `${name === '' ? 'the form' : name} is invalid`
-    }).filter((text) => !text.startsWith('the form'))
+    // Each problem as "<parameter> <what is wrong>"; the grant's if/then adds nothing to the problems it wraps.
+    const described = problems.filter(({ keyword }) => keyword !== 'if').map(({ instancePath, message, params }) => {
+      if (typeof params.missingProperty === 'string') return `${params.missingProperty} is required`
+      return `${instancePath === '' ? 'the form' : instancePath.slice(1)} ${message ?? 'is invalid'}`
+    })
     return oauthError(reply, 'invalid_request', described.length === 0 ? 'The form is invalid' : [...new Set(described)].join('; '))
   }
 
