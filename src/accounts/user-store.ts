@@ -3,6 +3,7 @@ import type { NewUser, User } from './user.js'
 import { emailKey } from './email-key.js'
 import { normalizePassword } from './password-policy.js'
 import { ACCOUNT_COUNT_NAMES, accountDigest } from '../rate-limits/counts.js'
+import { DELETE_TEAMS_OF_ONE } from '../teams/account-deletion.js'
 
 /** A user with the version of their credentials: access tokens and sign-ins carry it. */
 export interface VersionedUser {
@@ -45,7 +46,8 @@ export interface UserStore {
   resetPassword: (id: string, next: string) => Promise<boolean>
   /**
    * Deletes the account if `password` is its password, and with it everything that refers to it
-   * (ON DELETE CASCADE), in one statement. The deleted user, or null when `password` is wrong.
+   * (ON DELETE CASCADE), its limit counts and the teams it is the only member of, in one
+   * statement. The deleted user, or null when `password` is wrong.
    */
   delete: (id: string, password: string) => Promise<User | null>
 }
@@ -188,6 +190,8 @@ export function userStore (query: Query, { preparedStatements }: UserStoreOption
          ), counts AS (
            DELETE FROM rate_limits WHERE split_part(key, ' ', 2) = $3 AND split_part(key, ' ', 1) = ANY($4)
              AND EXISTS (SELECT 1 FROM deleted)
+         ), teams_of_one AS (
+           ${DELETE_TEAMS_OF_ONE} AND EXISTS (SELECT 1 FROM deleted)
          )
          SELECT * FROM deleted`,
         [id, found.password_hash, accountDigest(found.email_key), ACCOUNT_COUNT_NAMES]

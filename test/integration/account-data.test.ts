@@ -4,9 +4,21 @@ import { bearer, newAccount, refresh, signedIn, signIn } from '../accounts.js'
 import { startSmtpServer } from '../smtp.js'
 import { exportedTables } from '../../src/accounts/export.js'
 import { TEAM_TABLES_EXPORTED } from '../../src/teams/export.js'
+import { emailKey } from '../../src/accounts/email-key.js'
+import { ACCOUNT_COUNT_NAMES, accountDigest } from '../../src/rate-limits/counts.js'
 
 const smtp = await startSmtpServer(t)
 const { admin, env } = await startSharedDatabase(t, { SMTP_URL: smtp.url, MAIL_RETRY_MIN_MS: '20', MAIL_RETRY_MAX_MS: '200' })
+
+/**
+ * The rate-limit counts that belong to the account of `email`: its guessing limits and known
+ * clients (the per-address mail limit protects the address, not the account, and stays).
+ */
+async function countsOf (email: string): Promise<number> {
+  const { rows } = await admin.query("SELECT count(*)::int AS n FROM rate_limits WHERE split_part(key, ' ', 2) = $1 AND split_part(key, ' ', 1) = ANY($2)",
+    [accountDigest(emailKey(email)), ACCOUNT_COUNT_NAMES])
+  return rows[0].n
+}
 
 const deleteMe = (app: Awaited<ReturnType<typeof buildApp>>, accessToken: string, password: string) =>
   app.inject({ method: 'DELETE', url: '/api/users/me', headers: bearer(accessToken), payload: { password } })
@@ -63,7 +75,9 @@ t.test('DELETE /api/users/me with the password removes the account and everythin
   t.equal((await app.inject({ method: 'GET', url: '/api/users/me', headers: bearer(user.access_token) })).statusCode, 200, 'a refused deletion deletes nothing')
   t.equal((await app.inject({ method: 'DELETE', url: '/api/users/me', headers: bearer(user.access_token), payload: {} })).statusCode, 400)
 
+  t.ok(await countsOf(user.email) > 0, 'signing in made the account known counts (its device and address)')
   t.equal((await deleteMe(app, user.access_token, user.password)).statusCode, 204)
+  t.equal(await countsOf(user.email), 0, 'its counts went with it')
   t.equal((await app.inject({ method: 'GET', url: '/api/users/me', headers: bearer(user.access_token) })).statusCode, 401, 'its access token no longer works')
   t.equal((await refresh(app, user.refresh_token)).statusCode, 400, 'nor its refresh token')
   t.match((await signIn(app, user.email, user.password)).json(), { error: 'invalid_grant' }, 'nor its password')
@@ -80,6 +94,28 @@ t.test('DELETE /api/users/me with the password removes the account and everythin
   if (goodbye.subject === 'Confirm your email address for Spinta') goodbye = await smtp.nextMail(user.email)
   t.equal(goodbye.subject, 'Your Spinta account was deleted', 'a last mail says so')
   t.equal((await deleteMe(app, other.access_token, other.password)).statusCode, 204)
+})
+
+t.test('deletion takes the teams the account alone is in; the last coach of a team with other members gets 409', async (t) => {
+  const app = await buildApp(t, env())
+  const coach = await signedIn(app)
+  const member = await signedIn(app)
+  const createTeam = async (name: string) => (await app.inject({ method: 'POST', url: '/api/teams', headers: bearer(coach.access_token), payload: { name } })).json().id as string
+  const alone = await createTeam('Alone FC')
+  const player = await app.inject({ method: 'POST', url: `/api/teams/${alone}/players`, headers: bearer(coach.access_token), payload: { display_name: 'Mia', birth_year: 2014, position: 'midfielder' } })
+  t.equal(player.statusCode, 201)
+  const shared = await createTeam('Shared FC')
+  // Test setup: a second member written directly (the invitation flow has its own tests).
+  await admin.query("INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, 'staff')", [shared, member.id])
+
+  const refused = await deleteMe(app, coach.access_token, coach.password)
+  t.same([refused.statusCode, refused.json().detail], [409, 'You are the last coach of Shared FC: make another member coach, or delete the team, first'])
+  await admin.query("UPDATE team_members SET role = 'coach' WHERE team_id = $1 AND user_id = $2", [shared, member.id])
+  t.equal((await deleteMe(app, coach.access_token, coach.password)).statusCode, 204)
+  const { rows } = await admin.query(
+    'SELECT (SELECT count(*)::int FROM teams WHERE id = $1) AS alone, (SELECT count(*)::int FROM players WHERE team_id = $1) AS players, (SELECT count(*)::int FROM teams WHERE id = $2) AS shared',
+    [alone, shared])
+  t.same(rows[0], { alone: 0, players: 0, shared: 1 }, 'the team it alone was in went, with its player; the other stays with its members')
 })
 
 t.test('deletion attempts share the current-password limit with password changes', async (t) => {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import * as client from 'openid-client'
 import t from 'tap'
 import { buildApp, captureLogs, startSharedDatabase } from '../helper.js'
+import { startSmtpServer, tokenIn } from '../smtp.js'
 import { bearer, newAccount, refresh, register, signedIn, signIn, type Account, type TokenRequestOptions } from '../accounts.js'
 import { DEVICE_COOKIE } from '../../plugins/app/sign-in-limits.js'
 
@@ -288,13 +289,17 @@ t.test('per-address limits group IPv6 by /64 and by /48', async (t) => {
 
 t.test('no password or token reaches the log: a run through every account route, and bodies logged as careless code would', async (t) => {
   const logs = captureLogs()
-  const app = await buildApp(t, env({ REFRESH_GRACE_SECONDS: '0' }), { logs })
+  const smtp = await startSmtpServer(t)
+  const app = await buildApp(t, env({ REFRESH_GRACE_SECONDS: '0', SMTP_URL: smtp.url, MAIL_RETRY_MIN_MS: '20', MAIL_RETRY_MAX_MS: '200' }), { logs })
   const account = newAccount('keeper')
   const newPassword = 'a quite different pass phrase 7'
+  const resetPassword = 'yet another unlisted pass phrase 8'
   const bodies: Array<Record<string, string>> = []
   const sent = <Body extends Record<string, string>>(body: Body) => { bodies.push(body); return body }
 
-  t.equal((await register(app, sent({ ...account }))).statusCode, 201)
+  t.equal((await register(app, sent({ ...account }))).statusCode, 202)
+  const verification = tokenIn(await smtp.nextMail(account.email))
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/verify-email', payload: sent({ token: verification }) })).statusCode, 204)
   const first = await signIn(app, account.email, account.password)
   bodies.push({ password: account.password })
   const { access_token: accessToken, refresh_token: refreshToken } = first.json()
@@ -310,12 +315,20 @@ t.test('no password or token reaches the log: a run through every account route,
   t.equal((await app.inject({
     method: 'POST', url: '/api/users/me/password', headers: bearer(third.access_token), payload: sent({ current_password: account.password, new_password: newPassword })
   })).statusCode, 204)
+  t.equal((await smtp.nextMail(account.email)).subject, 'Your Spinta password was changed')
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/password-reset', payload: sent({ email: account.email }) })).statusCode, 202)
+  const reset = tokenIn(await smtp.nextMail(account.email))
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/password-reset/confirm', payload: sent({ token: reset, new_password: resetPassword }) })).statusCode, 204)
+  const fourth = (await signIn(app, account.email, resetPassword)).json()
+  t.equal((await app.inject({ method: 'GET', url: '/api/users/me/export', headers: bearer(fourth.access_token) })).statusCode, 200)
+  t.equal((await app.inject({ method: 'DELETE', url: '/api/users/me', headers: bearer(fourth.access_token), payload: sent({ password: resetPassword }) })).statusCode, 204)
 
   // Careless code logging whole bodies, the response of the token endpoint included.
   for (const body of [...bodies, first.json(), second]) app.log.info({ body, nested: { deeper: body } }, 'careless body log')
   const careless = logs.lines.filter((line) => line.msg === 'careless body log') as Array<{ body: Record<string, string> }>
   t.match(careless[careless.length - 1].body, { access_token: '[redacted]', refresh_token: '[redacted]' })
   t.ok(logs.lines.some((line) => line.msg === 'a refresh token was presented again after use: its sign-in is ended'), 'the run logged its warnings')
-  const secrets = [account.password, newPassword, accessToken, refreshToken, second.access_token, second.refresh_token, extra.access_token, extra.refresh_token, third.access_token]
+  const secrets = [account.password, newPassword, resetPassword, accessToken, refreshToken, second.access_token, second.refresh_token, extra.access_token, extra.refresh_token, third.access_token,
+    fourth.access_token, fourth.refresh_token, verification, reset, smtp.password]
   for (const secret of secrets) t.notOk(logs.text().includes(secret), `${secret.slice(0, 12)}… is nowhere in the log`)
 })

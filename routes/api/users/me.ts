@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { UserSchema } from '../../../src/accounts/user.js'
 import { bodyRefusals, databaseRefusals, errorResponses, malformedRequest } from '../../../src/http/error-responses.js'
 import { httpError } from '../../../src/http/http-error.js'
+import { teamsLeftWithoutCoach } from '../../../src/teams/account-deletion.js'
 
 const AccountDeletion = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 1024, description: 'The current password' })
@@ -41,7 +42,8 @@ const me: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'deleteCurrentUser',
       tags: ['Users'],
       summary: 'Delete the signed-in user\'s account',
-      description: 'With the current password, deletes the account and everything that belongs only to it (sign-ins, refresh tokens, mailed tokens, mail not yet sent, its memberships of teams, and the counts of its sign-in limits and of the clients known to it) in one transaction. ' +
+      description: 'With the current password, deletes the account and everything that belongs only to it (sign-ins, refresh tokens, mailed tokens, mail not yet sent, its team memberships, the teams it is the only member of with their players, and the counts of its sign-in limits and of the clients known to it) in one transaction. ' +
+        'The last coach of a team that has other members gets 409 until another member is coach or the team is deleted. ' +
         'Every token of the account stops working at once. The address then gets a last mail saying the account was deleted. A wrong password gets 403. ' +
         'Each client IP may try the current password LOGIN_ATTEMPTS_PER_MINUTE times per minute for one account (password changes and account deletions together), within its PASSWORD_CHECKS_PER_MINUTE (429 with `Retry-After` beyond either).',
       security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
@@ -52,6 +54,7 @@ const me: FastifyPluginAsyncTypebox = async (fastify) => {
           400: { description: 'The body is invalid: `errors` lists each problem', detail: 'The request body is invalid: /body must have required property \'password\'' },
           401: { description: 'No bearer token, or one that is malformed, expired, forged or names no account', detail: 'Could not validate credentials' },
           403: { description: 'The password is wrong, or the account is deactivated', detail: 'The password is incorrect' },
+          409: { description: 'The user is the last coach of a team that has other members', detail: 'You are the last coach of U12 Falcons: make another member coach, or delete the team, first' },
           ...bodyRefusals,
           429: { description: 'Too many attempts for this account, or password checks in all, from this client IP', detail: 'Too many attempts at the current password of this account from this address; retry in 42 s' },
           ...databaseRefusals
@@ -59,6 +62,8 @@ const me: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request, reply) => {
+    const coachless = await teamsLeftWithoutCoach(fastify.databaseAvailability.query, request.user.id)
+    if (coachless.length > 0) throw httpError(409, `You are the last coach of ${coachless.join(', ')}: make another member coach, or delete the team, first`)
     const deleted = await fastify.users.delete(request.user.id, request.body.password)
     if (deleted === null) throw httpError(403, 'The password is incorrect')
     request.log.info({ userId: deleted.id }, 'account deleted at its owner\'s request')
