@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import openapiTS, { astToString } from 'openapi-typescript'
@@ -50,7 +50,9 @@ export async function teamFlow (baseUrl: string, authorization: string): Promise
 const { env } = await startSharedDatabase(t, { PASSWORD_CHECKS_PER_MINUTE: '1000', LOGIN_ATTEMPTS_PER_MINUTE: '1000' })
 const app = await buildApp(t, env())
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
-const dir = await mkdtemp(path.join(projectRoot, 'test', '.typed-client-'))
+// With the other test artifacts: git-ignored, and never type-checked or linted as the project's own.
+await mkdir(path.join(projectRoot, '.artifacts'), { recursive: true })
+const dir = await mkdtemp(path.join(projectRoot, '.artifacts', 'typed-client-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
 
 t.test('types generated from the committed openapi.json type-check a team flow, which then runs over HTTP', async (t) => {
