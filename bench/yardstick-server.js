@@ -32,9 +32,9 @@ function send (res, route, status, body) {
 
 async function currentUser (authorization) {
   const { sub, ver } = verify(authorization?.startsWith('Bearer ') ? authorization.slice(7) : '')
-  const { rows: [row] } = await pool.query('SELECT id, email, full_name, is_active, created_at, token_version FROM users WHERE id = $1', [sub])
+  const { rows: [row] } = await pool.query('SELECT id, email, full_name, is_active, email_verified_at IS NOT NULL AS email_verified, created_at, token_version FROM users WHERE id = $1', [sub])
   if (row === undefined || row.token_version !== (ver ?? 0) || !row.is_active) throw new Error('refused')
-  return JSON.stringify({ id: row.id, email: row.email, full_name: row.full_name, is_active: row.is_active, created_at: row.created_at })
+  return JSON.stringify({ id: row.id, email: row.email, full_name: row.full_name, is_active: row.is_active, email_verified: row.email_verified, created_at: row.created_at })
 }
 
 const server = http.createServer((req, res) => {
