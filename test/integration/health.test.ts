@@ -181,8 +181,10 @@ t.test('probes alone never use more than one pooled connection at a time', async
   let mostInUse = 0
   app.pg.pool.on('acquire', () => { mostInUse = Math.max(mostInUse, ++inUse) })
   app.pg.pool.on('release', () => { inUse-- })
-  await Promise.all(Array.from({ length: 500 }, () => app.inject({ method: 'GET', url: '/api/health/ready' })))
-  t.equal(mostInUse, 1)
+  const answers = await Promise.all(Array.from({ length: 500 }, () => app.inject({ method: 'GET', url: '/api/health/ready' })))
+  t.ok(answers.every((answer) => answer.statusCode === 200), 'every probe answered')
+  // None when the probes all join a check already in flight before the count began.
+  t.ok(mostInUse <= 1, `at most one pooled connection at a time (${mostInUse})`)
 })
 
 t.test('database stopped while serving: a warning in time, no crash; restarted: ready again without a restart', async (t) => {
