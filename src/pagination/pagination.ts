@@ -132,13 +132,16 @@ export async function keysetPage<Item extends QueryResultRow> (query: Query, spe
   return { items, next_cursor: last === undefined ? null : encodeCursor({ sort, key: last.page_key, id: last.page_id }) }
 }
 
-/** Sends a page with its RFC 8288 `Link: <next page>; rel="next"` header: the request's URI with the next cursor. */
+/** The URI of the next page (RFC 8288 `rel="next"`): the request's own URI with the next cursor. */
+export function nextPageLink (url: string, cursor: string): string {
+  const [path, search = ''] = url.split('?', 2)
+  const next = new URLSearchParams(search)
+  next.set('cursor', cursor)
+  return `<${path}?${next.toString()}>; rel="next"`
+}
+
+/** Sends a page with its `Link` header to the next page, when there is one. */
 export function sendPage<Item> (request: FastifyRequest, reply: FastifyReply, page: Page<Item>): Page<Item> {
-  if (page.next_cursor !== null) {
-    const [path, search = ''] = request.url.split('?', 2)
-    const next = new URLSearchParams(search)
-    next.set('cursor', page.next_cursor)
-    reply.header('link', `<${path}?${next.toString()}>; rel="next"`)
-  }
+  if (page.next_cursor !== null) reply.header('link', nextPageLink(request.url, page.next_cursor))
   return page
 }
