@@ -51,7 +51,8 @@ export async function spawnServer (t: { teardown: (fn: () => unknown) => void },
       : [process.execPath, [...process.execArgv, serverEntry], { ...testRunnerEnv(), FASTIFY_AUTOLOAD_TYPESCRIPT: '1' }]
   const child = spawn(file, args, {
     cwd,
-    env: { ...runnerEnv, PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', ...env },
+    // Load shedding off unless a test turns it on: on a busy machine it would refuse a test's requests.
+    env: { ...runnerEnv, PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...user,
     // A shell gets a process group of its own, so the teardown can stop a server the shell left behind.

@@ -37,7 +37,8 @@ export const buildSerializerOncePerSchema: SerializerFactory = (externalSchemas,
     if (typeof schema !== 'object' || schema === null) return compile(route)
     let serialize = compiled.get(schema)
     if (serialize === undefined) {
-      serialize = compile(route)
+      let compiledSerialize: Serializer | undefined
+      serialize = (doc) => (compiledSerialize ??= compile(route))(doc)
       compiled.set(schema, serialize)
     }
     return serialize

@@ -4,6 +4,7 @@ import { AccessLogController, deferredChildLogger } from '../logging/request-log
 import { clientErrorHandler, frameworkErrors } from './parser-errors.js'
 import { genReqId } from './request-id.js'
 import { buildSerializerOncePerSchema } from './serializers.js'
+import { buildValidatorOnFirstUse } from './validators.js'
 
 /**
  * Fastify's server options: fixed when the server is made, before the configuration is read, so
@@ -21,7 +22,7 @@ export const serverOptions: FastifyHttpOptions<Server> = {
   // schema (additionalProperties: false) refuses unknown members with 400, as the document says,
   // rather than dropping them.
   ajv: { customOptions: { allErrors: true, validateSchema: false, removeAdditional: false } },
-  schemaController: { compilersFactory: { buildSerializer: buildSerializerOncePerSchema } },
+  schemaController: { compilersFactory: { buildValidator: buildValidatorOnFirstUse, buildSerializer: buildSerializerOncePerSchema } },
   frameworkErrors,
   clientErrorHandler,
   // Fastify's default of 10 s fails a slow start on a busy machine; only a plugin that never

@@ -4,8 +4,11 @@ import t from 'tap'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
+import { AjvCompiler } from '@fastify/ajv-compiler'
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 import type { FastifySchema, RouteOptions } from 'fastify'
 import { buildApp, startTestDatabase, testEnv } from '../helper.js'
+import { serverOptions } from '../../src/http/server-options.js'
 import { projectRoot } from '../../src/project.js'
 
 const REFRESH_COMMAND = 'npm run openapi'
@@ -89,22 +92,23 @@ t.test('every body has a valid JSON Schema; every response body has examples tha
   }
 })
 
+// Read once the app is ready: plugins' onRoute hooks replace a route's schema (the errors plugin adds `default`).
+const routes: RouteOptions[] = []
+await buildApp(t, testEnv(database), { onRoute: (route) => { routes.push(route) } })
+const hasSchema = (route: RouteOptions): route is RouteOptions & { schema: FastifySchema } => route.schema !== undefined
+/** A body or response is a schema, or OpenAPI's { content: { <media type>: { schema } } }. */
+const schemasIn = (part: unknown): unknown[] => {
+  const { content } = part as { content?: Record<string, { schema: unknown }> }
+  return content === undefined ? [part] : Object.values(content).map((media) => media.schema)
+}
+
 t.test('every route schema, hidden routes included, passes JSON Schema\'s meta-schema', async (t) => {
   // The server options turn Ajv's meta-schema check off at start-up; this is where a malformed schema is caught.
-  // Read once the app is ready: plugins' onRoute hooks replace a route's schema (the errors plugin adds `default`).
-  const routes: RouteOptions[] = []
-  await buildApp(t, testEnv(database), { onRoute: (route) => { routes.push(route) } })
 
   const ajv = new Ajv()
   const isSchema = (schema: unknown) => ajv.validateSchema(schema as object) as boolean
   t.notOk(isSchema({ type: 'object', properties: { age: { type: 'integer', minimum: 'one' } } }), 'a malformed schema fails the check')
   t.ok(routes.length > operations.length, `${routes.length} routes, the hidden ones included`)
-  // A body or response is a schema, or OpenAPI's { content: { <media type>: { schema } } }.
-  const schemasIn = (part: unknown): unknown[] => {
-    const { content } = part as { content?: Record<string, { schema: unknown }> }
-    return content === undefined ? [part] : Object.values(content).map((media) => media.schema)
-  }
-  const hasSchema = (route: RouteOptions): route is RouteOptions & { schema: FastifySchema } => route.schema !== undefined
   for (const { method, url, schema } of routes.filter(hasSchema)) {
     const name = `${[method].flat().join(',')} ${url}`
     for (const part of ['querystring', 'params', 'headers'] as const) {
@@ -113,6 +117,28 @@ t.test('every route schema, hidden routes included, passes JSON Schema\'s meta-s
     if (schema.body !== undefined) for (const body of schemasIn(schema.body)) t.ok(isSchema(body), `${name} body`, { errors: ajv.errors })
     for (const [status, response] of Object.entries(schema.response ?? {})) {
       for (const body of schemasIn(response)) t.ok(isSchema(body), `${name} response ${status}`, { errors: ajv.errors })
+    }
+  }
+})
+
+t.test('every route schema compiles with the compilers the server uses, which compile each on its first use', async (t) => {
+  // A schema Ajv or fast-json-stringify cannot compile would otherwise fail only its route's first request.
+  const validators = AjvCompiler()({}, { customOptions: serverOptions.ajv?.customOptions ?? {}, plugins: [] })
+  const serializers = SerializerSelector()({}, {})
+  t.throws(() => validators({ schema: { type: 'object', frobnicate: true }, method: 'GET', url: '/', httpPart: 'body' }), 'a keyword Ajv does not know fails')
+  t.throws(() => serializers({ schema: { $ref: '#/missing' }, method: 'GET', url: '/', httpStatus: '200' }), 'a reference that leads nowhere fails')
+  for (const { method, url, schema } of routes.filter(hasSchema)) {
+    const name = `${[method].flat().join(',')} ${url}`
+    const httpMethod = [method].flat()[0]!
+    for (const httpPart of ['querystring', 'params', 'headers', 'body'] as const) {
+      for (const part of schema[httpPart] === undefined ? [] : schemasIn(schema[httpPart])) {
+        t.doesNotThrow(() => validators({ schema: part as object, method: httpMethod, url, httpPart }), `${name} ${httpPart}`)
+      }
+    }
+    for (const [httpStatus, response] of Object.entries(schema.response ?? {})) {
+      for (const part of schemasIn(response)) {
+        t.doesNotThrow(() => serializers({ schema: part as object, method: httpMethod, url, httpStatus }), `${name} response ${httpStatus}`)
+      }
     }
   }
 })
