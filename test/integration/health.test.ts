@@ -7,9 +7,13 @@ import { problemIssues } from '../problem.js'
 import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js'
 import { packageVersion } from '../../src/project.js'
 
+/** The black-hole test's health timeout: a check there can only end by it. */
 const HEALTH_TIMEOUT_MS = 500
-/** Every health answer must arrive within the health timeout; this covers scheduling on a busy CI machine. */
-const BOUND_MS = HEALTH_TIMEOUT_MS + 1500
+/**
+ * A bound only a hang reaches; also the health timeout of the other tests, whose checks are meant
+ * to pass or to fail at once, so a slow check on a busy machine is not a failure.
+ */
+const HANG_MS = 30_000
 
 const database = await startTestDatabase(t)
 const password = decodeURIComponent(new URL(database.url).password)
@@ -18,7 +22,7 @@ async function appBehindProxy (t: Test, overrides: Env = {}): Promise<{ app: Fas
   const proxy = await startTcpProxy(database.socketPath)
   t.teardown(() => proxy.close())
   const app = await buildApp(t, testEnv({ url: proxy.url(database.url) }, {
-    HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS),
+    HEALTH_TIMEOUT_MS: String(HANG_MS),
     DATABASE_CONNECT_TIMEOUT_MS: '1000',
     ...overrides
   }))
@@ -31,19 +35,19 @@ async function timed (app: FastifyInstance, url: string) {
   return { response, elapsedMs: performance.now() - started }
 }
 
-/** Polls readiness until it passes without a warning; fails the test if it has not within `withinMs`. */
-async function readyAgain (t: Test, app: FastifyInstance, withinMs: number): Promise<void> {
-  const deadline = performance.now() + withinMs
+/** Polls readiness until it passes without a warning: each probe is a check of its own, so only a hang lasts HANG_MS. */
+async function readyAgain (t: Test, app: FastifyInstance): Promise<void> {
+  const deadline = performance.now() + HANG_MS
   while (performance.now() < deadline) {
     if ((await app.inject({ method: 'GET', url: '/api/health/ready' })).json().status === 'pass') {
-      t.pass(`ready again within ${withinMs} ms`)
+      t.pass('ready again without a restart')
       return
     }
     // A probe that joins a query already past its deadline is answered without any I/O: let the
     // query's own I/O run between probes, or it could never settle.
     await setImmediate()
   }
-  t.fail(`not ready again within ${withinMs} ms`)
+  t.fail(`not ready again within ${HANG_MS} ms`)
 }
 
 /**
@@ -68,7 +72,7 @@ t.test('live answers pass without touching the database, on GET and HEAD, never 
   const { app, proxy } = await appBehindProxy(t)
   proxy.blackhole()
   const totalBefore = app.pg.pool.totalCount
-  const { response } = await timed(app, '/api/health/live')
+  const response = await app.inject({ method: 'GET', url: '/api/health/live' })
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^application\/health\+json/)
   t.equal(response.headers['cache-control'], 'no-store')
@@ -94,7 +98,7 @@ t.test('ready passes in the health+json format with the probe time and pool figu
   t.notOk('output' in body)
   const [probe] = body.checks['postgres:responseTime']
   t.match(probe, { componentType: 'datastore', observedUnit: 'ms', status: 'pass' })
-  t.ok(probe.observedValue >= 0 && probe.observedValue < BOUND_MS, 'observedValue is the query time in ms')
+  t.ok(probe.observedValue >= 0 && probe.observedValue < HANG_MS, 'observedValue is the query time in ms, within the health timeout')
   t.ok(Date.parse(probe.time) > 0, 'time is a timestamp')
   const [connections] = body.checks['postgres:connections']
   t.match(connections, { componentType: 'datastore', observedUnit: 'connections', status: 'pass', waiting: 0, max: 15 })
@@ -110,38 +114,41 @@ t.test('ready passes in the health+json format with the probe time and pool figu
 t.test('refused connections: ready 200 with a warning, health disconnected, then recovery', async (t) => {
   const { app, proxy } = await appBehindProxy(t)
   proxy.refuse()
-  const ready = await timed(app, '/api/health/ready')
-  assertDatabaseWarning(t, ready.response)
-  t.ok(ready.elapsedMs < BOUND_MS, `answered in ${Math.round(ready.elapsedMs)} ms`)
-  const health = await timed(app, '/api/health')
-  t.same(health.response.json(), { status: 'healthy', database: 'disconnected' })
+  const ready = await app.inject({ method: 'GET', url: '/api/health/ready' })
+  assertDatabaseWarning(t, ready)
+  t.notMatch(ready.json().output, /no answer within|timed out/, 'told by the refused connection, not by a timeout')
+  t.same((await app.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'disconnected' })
 
   proxy.forward()
-  await readyAgain(t, app, 5000)
+  await readyAgain(t, app)
 })
 
 t.test('black hole (TCP accepted, never answered): every answer still arrives in time', async (t) => {
-  const { app, proxy } = await appBehindProxy(t)
+  const { app, proxy } = await appBehindProxy(t, { HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS) })
   proxy.blackhole()
   // Pooled connections are frozen and new ones hang in the handshake.
   for (const url of ['/api/health/ready', '/api/health']) {
     const { response, elapsedMs } = await timed(app, url)
-    t.ok(elapsedMs < BOUND_MS, `${url} answered in ${Math.round(elapsedMs)} ms`)
+    // Twenty health timeouts: only a hang reaches it, while the pool's query timeout (30 s) is past it.
+    t.ok(elapsedMs < 20 * HEALTH_TIMEOUT_MS, `${url} answered in ${Math.round(elapsedMs)} ms`)
     if (url === '/api/health') {
       t.same(response.json(), { status: 'healthy', database: 'disconnected' })
     } else {
       assertDatabaseWarning(t, response)
       const body = response.json()
+      // pg's own per-query timeout on the check may fire first: it is the same HEALTH_TIMEOUT_MS.
+      t.match(body.output, new RegExp(`^(no answer within ${HEALTH_TIMEOUT_MS} ms|query timed out)$`), 'ended by the health timeout')
       const [probe] = body.checks['postgres:responseTime']
       t.ok(probe.observedValue >= HEALTH_TIMEOUT_MS - 1 && probe.observedValue <= elapsedMs, `reports the ${probe.observedValue} ms it waited`)
     }
   }
   proxy.forward()
-  await readyAgain(t, app, 5000)
+  await readyAgain(t, app)
 })
 
 t.test('pool exhausted by other work: busy is not down; callers waiting for a connection make readiness a warning', async (t) => {
-  const { app } = await appBehindProxy(t, { DATABASE_POOL_MAX: '2' })
+  // The waiting caller must still wait when readiness reports it: a pool wait only a hang outlasts.
+  const { app } = await appBehindProxy(t, { DATABASE_POOL_MAX: '2', DATABASE_CONNECT_TIMEOUT_MS: String(HANG_MS) })
   const held = [await app.pg.connect(), await app.pg.connect()]
   const ready = await app.inject({ method: 'GET', url: '/api/health/ready' })
   t.equal(ready.statusCode, 200, 'the database answers on a connection of the check\'s own')
@@ -161,8 +168,7 @@ t.test('pool exhausted by other work: busy is not down; callers waiting for a co
 })
 
 t.test('500 concurrent probes share queries, and real traffic gets a connection during the storm', async (t) => {
-  // About sharing, not timeouts: a health timeout only a hang reaches, so a busy machine's slow check is not a failure.
-  const { app } = await appBehindProxy(t, { DATABASE_POOL_MAX: '2', HEALTH_TIMEOUT_MS: '30000' })
+  const { app } = await appBehindProxy(t, { DATABASE_POOL_MAX: '2' })
   let queries = 0
   app.pg.pool.on('acquire', () => { queries++ })
 
@@ -176,7 +182,7 @@ t.test('500 concurrent probes share queries, and real traffic gets a connection 
 })
 
 t.test('probes alone never use more than one pooled connection at a time', async (t) => {
-  const { app } = await appBehindProxy(t, { HEALTH_TIMEOUT_MS: '30000' })
+  const { app } = await appBehindProxy(t)
   let inUse = 0
   let mostInUse = 0
   app.pg.pool.on('acquire', () => { mostInUse = Math.max(mostInUse, ++inUse) })
@@ -188,17 +194,17 @@ t.test('probes alone never use more than one pooled connection at a time', async
 })
 
 t.test('database stopped while serving: a warning in time, no crash; restarted: ready again without a restart', async (t) => {
-  const app = await buildApp(t, testEnv(database, { HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS), DATABASE_CONNECT_TIMEOUT_MS: '1000' }))
+  const app = await buildApp(t, testEnv(database, { HEALTH_TIMEOUT_MS: String(HANG_MS), DATABASE_CONNECT_TIMEOUT_MS: '1000' }))
   t.equal((await app.inject({ method: 'GET', url: '/api/health/ready' })).statusCode, 200)
 
   await database.stop()
-  const ready = await timed(app, '/api/health/ready')
-  assertDatabaseWarning(t, ready.response)
-  t.ok(ready.elapsedMs < BOUND_MS, `answered in ${Math.round(ready.elapsedMs)} ms`)
+  const ready = await app.inject({ method: 'GET', url: '/api/health/ready' })
+  assertDatabaseWarning(t, ready)
+  t.notMatch(ready.json().output, /no answer within|timed out/, 'told by the failed connection, not by a timeout')
   t.same((await app.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'disconnected' })
 
   await database.start()
-  await readyAgain(t, app, 5000)
+  await readyAgain(t, app)
   const { rows } = await app.pg.query('SELECT 1 AS one')
   t.equal(rows[0].one, 1, 'queries work again on fresh connections')
 })
