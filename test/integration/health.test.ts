@@ -1,4 +1,5 @@
-import { setImmediate } from 'node:timers/promises'
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises'
+import { isDeepStrictEqual } from 'node:util'
 import t from 'tap'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
@@ -221,73 +222,86 @@ t.test('shutdown begun: live and ready answer 503 with Retry-After, /api/health 
   t.same((await app.inject({ method: 'GET', url: '/api/health' })).json(), { status: 'healthy', database: 'connected' })
 })
 
-/** An app with a `/busy` route that holds the event loop for 1.5 s. */
-async function appWithBusyRoute (t: Test, overrides: Env): Promise<FastifyInstance> {
-  return buildApp(t, testEnv(database, overrides), {
-    extend (fastify) {
-      fastify.get('/busy', async () => {
-        const until = performance.now() + 1500
-        while (performance.now() < until);
-        return { done: true }
-      })
-    }
-  })
+/** How long a busy spell holds the event loop: longer than the second between load shedding's samples. */
+const BUSY_MS = 1500
+
+/** Load shedding's reading of the event loop, as its last sample left it. */
+function readingOf (app: FastifyInstance) {
+  const { eventLoopDelay, eventLoopUtilized } = app.memoryUsage()
+  return { eventLoopDelay, eventLoopUtilized }
 }
 
-/**
- * Resolves just after load shedding has taken its next sample of the event loop. A sample covers
- * the time since the one before, so a busy spell started right after one fills the next sample
- * whole: what it then reports does not depend on where in the interval the spell began.
- */
-async function afterNextSample (app: FastifyInstance): Promise<void> {
-  const before = app.memoryUsage()
+/** Polls until load shedding's reading is other than `from`: the new reading, and when `from` was last seen. */
+async function readingOtherThan (app: FastifyInstance, from: ReturnType<typeof readingOf>) {
+  // A sample is taken every second: only a hang reaches this.
+  const deadline = performance.now() + HANG_MS
+  let lastSeen = -Infinity
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 5))
-    const now = app.memoryUsage()
-    if (now.eventLoopDelay !== before.eventLoopDelay || now.eventLoopUtilized !== before.eventLoopUtilized) return
+    const reading = readingOf(app)
+    if (!isDeepStrictEqual(reading, from)) return { reading, lastSeen }
+    lastSeen = performance.now()
+    if (lastSeen > deadline) throw new Error(`load shedding took no sample of the event loop in ${HANG_MS} ms`)
+    await sleep(5)
   }
 }
 
 /**
- * Sends `/`, the probes and `/api/health` together every 50 ms, a pace that leaves the loop mostly
- * idle, until `/` is shed, for up to 5 s: the four answers, or undefined.
+ * Holds the event loop for BUSY_MS right after a sample, so the next sample covers the spell, and
+ * once that sample is taken sends `/`, the probes and /api/health together: that reading and the
+ * four answers. A round in which this process was held up so long that it proves nothing (the
+ * spell began well after the sample, or the answers may have met the sample after) is done again.
  */
-async function untilShed (app: FastifyInstance) {
-  const deadline = performance.now() + 5000
-  while (performance.now() < deadline) {
-    // Sent together, so all four meet the same load-shedding state.
+async function busySpell (app: FastifyInstance) {
+  for (let round = 0; round < 10; round++) {
+    const { reading: before, lastSeen } = await readingOtherThan(app, readingOf(app))
+    const start = performance.now()
+    while (performance.now() - start < BUSY_MS);
+    const end = performance.now()
+    const { reading } = await readingOtherThan(app, before)
     const [root, ready, live, health] = await Promise.all(['/', '/api/health/ready', '/api/health/live', '/api/health']
       .map((url) => app.inject({ method: 'GET', url })))
-    if (root.statusCode === 503) return { root, ready, live, health }
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Telling only when the spell began within 50 ms of its sample (so it fills the next) and the
+    // answers came within 900 ms of its end (the sample after comes a second after it).
+    if (start - lastSeen < 50 && performance.now() - end < 900) return { reading, root, ready, live, health }
   }
-  return undefined
+  throw new Error('every busy spell was held up too long to show what load shedding does')
 }
 
 t.test('a saturated event loop sheds load with 503 and Retry-After, liveness and /api/health excepted', async (t) => {
-  const app = await appWithBusyRoute(t, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '50' })
-  await afterNextSample(app)
-  await app.inject({ method: 'GET', url: '/busy' })
-  const shed = await untilShed(app)
-  t.ok(shed, 'a request was refused while the loop was saturated')
-  t.ok(Number(shed?.root.headers['retry-after']) > 0, 'with Retry-After')
-  t.same(shed === undefined ? [] : problemIssues(shed.root, '/'), [], 'as a problem')
-  t.equal(shed?.root.json().detail, 'The server is overloaded; retry after the delay in Retry-After')
-  t.equal(shed?.ready.statusCode, 503, 'readiness is shed: send traffic elsewhere')
-  t.equal(shed?.ready.headers['cache-control'], 'no-store', 'and the shed readiness answer is not cacheable')
-  t.equal(shed?.live.statusCode, 200, 'liveness is not shed')
-  t.equal(shed?.health.statusCode, 200, '/api/health is not shed: always 200')
-  t.same(shed?.health.json(), { status: 'healthy', database: 'connected' })
+  const app = await buildApp(t, testEnv(database, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '50' }))
+  const shed = await busySpell(app)
+  t.ok(shed.reading.eventLoopDelay > 50, `the sample after the spell reads the loop lagging (${Math.round(shed.reading.eventLoopDelay)} ms)`)
+  t.equal(shed.root.statusCode, 503, 'a request is refused while the loop reads saturated')
+  t.ok(Number(shed.root.headers['retry-after']) > 0, 'with Retry-After')
+  t.same(problemIssues(shed.root, '/'), [], 'as a problem')
+  t.equal(shed.root.json().detail, 'The server is overloaded; retry after the delay in Retry-After')
+  t.equal(shed.ready.statusCode, 503, 'readiness is shed: send traffic elsewhere')
+  t.equal(shed.ready.headers['cache-control'], 'no-store', 'and the shed readiness answer is not cacheable')
+  t.equal(shed.live.statusCode, 200, 'liveness is not shed')
+  t.equal(shed.health.statusCode, 200, '/api/health is not shed: always 200')
+  t.same(shed.health.json(), { status: 'healthy', database: 'connected' })
 })
 
 t.test('event-loop utilisation is measured over the last second, not since start-up', async (t) => {
-  const app = await appWithBusyRoute(t, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '0', LOAD_SHEDDING_MAX_EVENT_LOOP_UTILIZATION: '0.9' })
-  // The scenario is a server that has been up and idle for a while; averaged since start-up, the busy
-  // 1.5 s that follow would stay far below 0.9 and nothing would ever be shed.
-  await new Promise((resolve) => setTimeout(resolve, 3000))
-  await afterNextSample(app)
-  await app.inject({ method: 'GET', url: '/busy' })
-  const shed = await untilShed(app)
-  t.ok(shed, 'a request was refused after a saturated second')
-  t.equal(shed?.live.statusCode, 200, 'liveness is not shed')
+  const startUp = performance.now()
+  const app = await buildApp(t, testEnv(database, { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '0', LOAD_SHEDDING_MAX_EVENT_LOOP_UTILIZATION: '0.9' }))
+  const startUpMs = performance.now() - startUp
+  const ready = performance.eventLoopUtilization()
+  // The scenario is a server that has been up and idle for a while: wait until, averaged since
+  // start-up (counted all busy), a busy spell would leave the loop under 0.8, so that only a
+  // measure over the last second sheds.
+  const averagedWithSpell = () => {
+    const { active, idle } = performance.eventLoopUtilization(ready)
+    return (startUpMs + active + BUSY_MS) / (startUpMs + active + idle + BUSY_MS)
+  }
+  // Idle time accrues as the wall clock runs: only a hang reaches this.
+  const deadline = performance.now() + HANG_MS
+  while (averagedWithSpell() >= 0.8) {
+    if (performance.now() > deadline) throw new Error(`the event loop was not idle enough within ${HANG_MS} ms`)
+    await sleep(50)
+  }
+  const shed = await busySpell(app)
+  t.ok(shed.reading.eventLoopUtilized > 0.9, `the sample after the spell reads the loop ${shed.reading.eventLoopUtilized.toFixed(2)} utilised`)
+  t.equal(shed.root.statusCode, 503, 'a request was refused after a saturated second')
+  t.equal(shed.live.statusCode, 200, 'liveness is not shed')
 })
