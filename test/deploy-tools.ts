@@ -5,10 +5,12 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import type { Test } from 'tap'
 import { productionBuild } from './production-build.js'
 
 /** The reference configurations in deploy/, the single source the tests render and check. */
 export const deployDir = fileURLToPath(new URL('../deploy/', import.meta.url))
+const root = fileURLToPath(new URL('../', import.meta.url))
 
 const exec = promisify(execFile)
 
@@ -23,6 +25,25 @@ export async function buildRelease (databaseUrl: string): Promise<string> {
   // Production never migrates at start-up: the deploy step does, once.
   await exec(process.execPath, ['dist/scripts/migrate.js'], { cwd: release, env: { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0', NODE_ENV: 'production', DATABASE_URL: databaseUrl } })
   return release
+}
+
+/**
+ * What a production install listening at `base` must answer, as a release or the container image
+ * runs it: health, the welcome, a registration as `email`, and ReDoc's bundle from the release.
+ */
+export async function assertServesInProduction (t: Test, base: string, email: string): Promise<void> {
+  t.same(await (await fetch(`${base}/api/health`)).json(), { status: 'healthy', database: 'connected' })
+  t.same(await (await fetch(`${base}/`)).json(), { message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' })
+  // Password hashing loads the native argon2 addon from the production install.
+  const registered = await fetch(`${base}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'correct horse battery staple', full_name: 'Production Test' })
+  })
+  t.equal(registered.status, 202, await registered.text())
+  const redoc = await fetch(`${base}/redoc/redoc.standalone.js`)
+  t.equal(redoc.status, 200)
+  t.ok(Buffer.from(await redoc.arrayBuffer()).equals(await readFile(path.join(root, 'vendor', 'redoc', 'redoc.standalone.js'))), 'ReDoc\'s bundle from the release')
 }
 
 /** Where Debian's packages put the load balancers, often outside a non-root user's PATH. */

@@ -11,13 +11,18 @@ declare module 'fastify' {
   }
 }
 
+/** A query still pending this long makes the app check the database. */
+export const SUSPECT_AFTER_MS = 500
+/** How often the database is checked while it is unreachable. */
+export const RECHECK_EVERY_MS = 1000
+
 export default fp(async function databaseAvailabilityPlugin (fastify) {
   const { probeDuration } = fastify.metrics
   const availability = databaseAvailability({
     pool: fastify.pg.pool,
     timeoutMs: fastify.config.HEALTH_TIMEOUT_MS,
-    suspectAfterMs: 500,
-    recheckEveryMs: 1000,
+    suspectAfterMs: SUSPECT_AFTER_MS,
+    recheckEveryMs: RECHECK_EVERY_MS,
     retryAfterSeconds: RETRY_AFTER_SECONDS,
     log: fastify.log,
     onAnswer: (check) => probeDuration.observe({ ok: String(check.ok) }, check.responseTimeMs / 1000)

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DockerfileParser, type Cmd, type Copy, type Env as EnvInstruction, type Instruction } from 'dockerfile-ast'
 import t from 'tap'
+import { assertServesInProduction } from '../deploy-tools.js'
 import { NOWHERE_SMTP_URL, type Env } from '../helper.js'
 import { productionBuild } from '../production-build.js'
 import { asInProduction, makeReadOnly, nonRootUser, npmInstall, runToEnd, startTcpDatabase, tempDir, type User } from '../release.js'
@@ -130,19 +131,7 @@ t.test('the runtime stage, assembled from its COPY and RUN lines, migrates and s
     SECRET_KEY: 'container-test-secret-key-0123456789abcdef012',
     SMTP_URL: NOWHERE_SMTP_URL
   }, { shellCommand: asInProduction(cmd), cwd: image, user: asUser })
-  const base = await server.listening
-  t.same(await (await fetch(`${base}/api/health`)).json(), { status: 'healthy', database: 'connected' })
-  t.same(await (await fetch(`${base}/`)).json(), { message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' })
-  // Password hashing loads the native argon2 addon from the production install.
-  const registered = await fetch(`${base}/api/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'container@example.com', password: 'correct horse battery staple', full_name: 'Container Test' })
-  })
-  t.equal(registered.status, 202, await registered.text())
-  const redoc = await fetch(`${base}/redoc/redoc.standalone.js`)
-  t.equal(redoc.status, 200)
-  t.equal((await redoc.arrayBuffer()).byteLength, (await stat(path.join(root, 'vendor', 'redoc', 'redoc.standalone.js'))).size, 'ReDoc\'s bundle from the release')
+  await assertServesInProduction(t, await server.listening, 'container@example.com')
 
   // What `docker stop` and the kubelet send.
   server.child.kill('SIGTERM')

@@ -1,7 +1,8 @@
-import { cp, readFile, stat } from 'node:fs/promises'
+import { cp, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { assertServesInProduction } from '../deploy-tools.js'
 import { NOWHERE_SMTP_URL } from '../helper.js'
 import { productionBuild } from '../production-build.js'
 import { asInProduction, makeReadOnly, nonRootUser, npmInstall, npmUserEnv, runToEnd, startTcpDatabase, tempDir } from '../release.js'
@@ -51,18 +52,7 @@ t.test('a release installed with --omit=dev and made read-only migrates and serv
       SMTP_URL: NOWHERE_SMTP_URL
     }, { shellCommand: asInProduction(['npm', 'start']), cwd: release, user })
     const base = await server.listening
-    t.same(await (await fetch(`${base}/api/health`)).json(), { status: 'healthy', database: 'connected' })
-    t.same(await (await fetch(`${base}/`)).json(), { message: 'Welcome to Spinta Backend API', docs: '/docs', redoc: '/redoc' })
-    // Password hashing loads the native argon2 addon from the production install.
-    const registered = await fetch(`${base}/api/auth/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'release@example.com', password: 'correct horse battery staple', full_name: 'Release Test' })
-    })
-    t.equal(registered.status, 202, await registered.text())
-    const redoc = await fetch(`${base}/redoc/redoc.standalone.js`)
-    t.equal(redoc.status, 200)
-    t.ok(Buffer.from(await redoc.arrayBuffer()).equals(await readFile(path.join(root, 'vendor', 'redoc', 'redoc.standalone.js'))), 'ReDoc\'s bundle from the release')
+    await assertServesInProduction(t, base, 'release@example.com')
     const swaggerUi = await fetch(`${base}/docs/static/swagger-ui-bundle.js`)
     t.equal(swaggerUi.status, 200)
     t.match(await swaggerUi.text(), 'SwaggerUIBundle', 'Swagger UI\'s assets from node_modules')

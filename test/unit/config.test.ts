@@ -3,6 +3,7 @@ import config from '../../plugins/external/config.js'
 import { captureLogs, type Env } from '../helper.js'
 import { SECRET_KEY_PLACEHOLDER, type Config } from '../../src/config/schema.js'
 import { createServer } from '../../src/app.js'
+import { SUSPECT_AFTER_MS } from '../../plugins/app/database-availability.js'
 
 const productionEnv: Env = {
   NODE_ENV: 'production',
@@ -32,6 +33,13 @@ t.test('defaults: PORT 8000, HOST 127.0.0.1, APP_NAME, ALGORITHM, DEBUG off, COR
   t.equal(settings.DEBUG, false)
   t.same(settings.CORS_ORIGINS, ['http://localhost:3000', 'http://localhost:8080'])
   t.equal(settings.BODY_LIMIT_BYTES, 1_048_576)
+})
+
+t.test('defaults: a request that needs an unreachable database gets its 503 within 3 s (docs/errors.md)', async (t) => {
+  const { HEALTH_TIMEOUT_MS } = await loadConfig({})
+  // The check starts once the query has waited SUSPECT_AFTER_MS, or that much later again when one
+  // passed just before, and answers within HEALTH_TIMEOUT_MS (docs/deployment.md).
+  t.ok(2 * SUSPECT_AFTER_MS + HEALTH_TIMEOUT_MS <= 3000, `${SUSPECT_AFTER_MS} ms twice, then ${HEALTH_TIMEOUT_MS} ms`)
 })
 
 t.test('DEBUG accepts true/false/1/0 in any letter case', async (t) => {
