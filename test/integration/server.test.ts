@@ -108,11 +108,13 @@ t.test('SIGTERM: probes fail at once, in-flight requests complete, the process e
   // Exiting 0 is finishing within the delay and the grace period: past them close-with-grace exits
   // non-zero. A grace period only a hang outlasts keeps a busy machine from failing this.
   const graceMs = 60_000
+  // The probes below must be answered within the delay, and the in-flight requests must outlast it
+  // (the health timeout ends them), by margins a busy machine cannot eat.
   const server = await spawnServer(t, {
     DATABASE_URL: proxy.url(database.url),
     SECRET_KEY: secretKey,
-    HEALTH_TIMEOUT_MS: '2000',
-    SHUTDOWN_DELAY_MS: '1000',
+    HEALTH_TIMEOUT_MS: '15000',
+    SHUTDOWN_DELAY_MS: '10000',
     SHUTDOWN_GRACE_MS: String(graceMs)
   })
   const base = await server.listening
