@@ -72,19 +72,20 @@ function send (req: http.IncomingMessage, res: http.ServerResponse, started: num
   accessLog.info({ requestId, method: req.method, url: req.url, statusCode: status, responseTime: performance.now() - started }, 'request completed')
 }
 
+const invalidToken = JSON.stringify({ detail: 'Could not validate credentials' })
+
 async function signedInUser (authorization: string | undefined) {
-  const invalid = new Refused(401, JSON.stringify({ detail: 'Could not validate credentials' }))
   const token = authorization === undefined ? undefined : bearerToken(authorization)
-  if (token === undefined) throw invalid
+  if (token === undefined) throw new Refused(401, invalidToken)
   let claims
   try {
     claims = accessClaims(verify(token), lifetime)
   } catch {
-    throw invalid
+    throw new Refused(401, invalidToken)
   }
-  if (claims === undefined) throw invalid
+  if (claims === undefined) throw new Refused(401, invalidToken)
   const found = await users.findBySession(claims.sid)
-  if (!tokenStillValid(claims, found)) throw invalid
+  if (!tokenStillValid(claims, found)) throw new Refused(401, invalidToken)
   if (!found.user.is_active) throw new Refused(403, JSON.stringify({ detail: 'This account is deactivated' }))
   return found.user
 }
