@@ -261,8 +261,9 @@ function judge (request: FuzzRequest, response: RawResponse): string[] {
   if (secrets.some((secret) => sent.includes(secret))) issues.push('a secret is in the response')
   if (response.statusCode >= 400) {
     if (response.statusCode === 400 && String(response.headers['content-type']).startsWith('application/json') &&
-      requestPath(request.target.toString('latin1')) === '/api/auth/token') {
-      // The token endpoint refuses with RFC 6749 §5.2 errors, not problems.
+      requestPath(request.target.toString('latin1')).replace(/\/$/, '') === '/api/auth/token') {
+      // The token endpoint refuses with RFC 6749 §5.2 errors, not problems; the router takes it
+      // with a trailing slash too (ignoreTrailingSlash).
       const body = JSON.parse(response.body)
       if (!['invalid_request', 'invalid_grant', 'unsupported_grant_type'].includes(body.error) || typeof body.error_description !== 'string') issues.push(`OAuth2 error ${response.body.slice(0, 80)}`)
     } else if (request.method === 'HEAD' && request.raw === undefined) {
