@@ -17,13 +17,14 @@
 import http from 'node:http'
 import { Value } from '@sinclair/typebox/value'
 import { createVerifier } from 'fast-jwt'
-import pg, { type QueryResultRow } from 'pg'
+import type { QueryResultRow } from 'pg'
 import pino from 'pino'
 import { accessClaims, accessTokenVerifyOptions, bearerToken, tokenStillValid } from '../src/accounts/access-token.js'
 import { userStore } from '../src/accounts/user-store.js'
 import { configSchema, type Config } from '../src/config/schema.js'
 import type { Query } from '../src/database/availability.js'
 import { readSchemaVersion } from '../src/database/migrations.js'
+import { poolOptions } from '../src/database/pool.js'
 import { genReqId } from '../src/http/request-id.js'
 import { loggerOptions } from '../src/logging/logger.js'
 import { bufferedStdout } from '../src/logging/stdout.js'
@@ -32,15 +33,11 @@ import { checkTeamAccess, type TeamAccess } from '../src/teams/access.js'
 import { playerStore } from '../src/teams/players.js'
 
 const config = Value.Default(configSchema, { DATABASE_URL: process.env.DATABASE_URL, SECRET_KEY: process.env.SECRET_KEY }) as Config
-const pool = new pg.Pool({
-  connectionString: config.DATABASE_URL,
-  max: config.DATABASE_POOL_MAX,
-  connectionTimeoutMillis: config.DATABASE_CONNECT_TIMEOUT_MS,
-  query_timeout: config.DATABASE_QUERY_TIMEOUT_MS,
-  idleTimeoutMillis: 10_000,
-  keepAlive: true,
-  application_name: 'spinta-backend'
-})
+const log = pino(loggerOptions, bufferedStdout())
+const accessLog = log.child({}, { level: 'info', redact: [] })
+// The API's pool, as @fastify/postgres makes it from the same options.
+const { pg: pgLibrary, ...poolConfig } = poolOptions(config, config.DATABASE_URL ?? '', log)
+const pool = new pgLibrary.Pool(poolConfig)
 pool.on('error', () => {})
 const query: Query = <Row extends QueryResultRow>(text: string, values: unknown[], name?: string) =>
   pool.query<Row>(name === undefined ? { text, values } : { name, text, values })
@@ -50,8 +47,6 @@ const roster: TeamAccess = { roles: ['coach', 'staff', 'guardian'] }
 
 const verify = createVerifier({ key: config.SECRET_KEY!, ...accessTokenVerifyOptions(config) })
 const lifetime = config.ACCESS_TOKEN_EXPIRE_MINUTES * 60
-const log = pino(loggerOptions, bufferedStdout())
-const accessLog = log.child({}, { level: 'info', redact: [] })
 
 /** route → the API's headers for it, in its order */
 const routeHeaders: Record<string, Record<string, string>> = JSON.parse(process.env.BENCH_HEADERS ?? '{}')
