@@ -165,9 +165,9 @@ async function main (): Promise<void> {
 
   // A signed-in coach of two teams, and the API's headers for the yardstick to send.
   const preparation = await startServer(apiSpec, serverCwd, path.join(workDir, 'preparation.log'))
-  const authorization = await signIn(preparation.server.url)
+  let bench = await signIn(preparation.server.url)
   log('adding two teams of 30 and 1,000 players')
-  const [small, large] = [await benchTeam(preparation.server.url, authorization, 30), await benchTeam(preparation.server.url, authorization, 1000)]
+  const [small, large] = [await benchTeam(preparation.server.url, bench.authorization, 30), await benchTeam(preparation.server.url, bench.authorization, 1000)]
   const routes: MeasuredRoute[] = [
     { name: ROUTES.root, path: '/', signedIn: false, headersOf: '/' },
     { name: ROUTES.health, path: '/api/health', signedIn: false, headersOf: '/api/health' },
@@ -177,7 +177,7 @@ async function main (): Promise<void> {
     { name: ROUTES.rosterLast, path: large.lastPage, signedIn: true, headersOf: 'roster' }
   ]
   const headers: Record<string, Record<string, string>> = {}
-  for (const route of routes) headers[route.headersOf] ??= await staticHeaders(preparation.server.url + route.path, authorization)
+  for (const route of routes) headers[route.headersOf] ??= await staticHeaders(preparation.server.url + route.path, bench.authorization)
   await preparation.server.stop()
 
   log('bundling the yardstick')
@@ -229,16 +229,16 @@ async function main (): Promise<void> {
 
   // A yardstick is only worth comparing with when it sends what the API sends.
   for (const route of routes) {
-    const expected = await answerOf(running.get(API)!.url + route.path, authorization)
+    const expected = await answerOf(running.get(API)!.url + route.path, bench.authorization)
     for (const spec of specs) {
-      const answer = await answerOf(running.get(spec.name)!.url + route.path, authorization)
+      const answer = await answerOf(running.get(spec.name)!.url + route.path, bench.authorization)
       if (answer !== expected) throw new Error(`${spec.name} answers ${route.name} with\n${answer}\nthe API with\n${expected}`)
     }
   }
 
   const measure = async (server: RunningServer, route: MeasuredRoute, connections: number, round: number, watchPeak: boolean): Promise<RunResult> => {
     log(`round ${round}: ${server.spec.name} ${route.name} at ${connections} connections`)
-    const auth = route.signedIn ? authorization : undefined
+    const auth = route.signedIn ? bench.authorization : undefined
     const watch = watchPeak ? watchMemory(server.pid) : undefined
     if (options.warmup > 0) await load(server.url + route.path, connections, options.warmup, auth)
     const cpuBefore = await readCpuSeconds(server.pid)
@@ -266,6 +266,8 @@ async function main (): Promise<void> {
   // round, so a disturbance of the machine lands on all of them rather than on one.
   const runs: RunResult[] = []
   for (let round = 1; round <= options.rounds; round++) {
+    // Every round, and the burst, with a token that outlives it.
+    bench = await renew(running.get(API)!.url, bench)
     for (const route of routes) {
       for (let turn = 0; turn < specs.length; turn++) {
         const spec = specs[(round - 1 + turn) % specs.length]!
@@ -274,6 +276,7 @@ async function main (): Promise<void> {
     }
   }
   const burst: RunResult[] = []
+  bench = await renew(running.get(API)!.url, bench)
   for (const route of routes) {
     for (const spec of specs) burst.push(await measure(running.get(spec.name)!, route, options.burst, 1, true))
   }
@@ -382,16 +385,35 @@ async function benchTeam (url: string, authorization: string, players: number): 
   return { players, firstPage, lastPage }
 }
 
-/** Registers a user and signs in: the Authorization header for signed-in routes. */
-async function signIn (url: string): Promise<string> {
+/** The bench user's sign-in: the Authorization header for signed-in routes, and the refresh token that renews it. */
+interface BenchSignIn {
+  authorization: string
+  refreshToken: string
+}
+
+/** The Authorization header and refresh token of a token endpoint's answer. */
+async function signInOf (answer: Response, what: string): Promise<BenchSignIn> {
+  if (answer.status !== 200) throw new Error(`${what} answered ${answer.status}: ${await answer.text()}`)
+  const { access_token: accessToken, refresh_token: refreshToken } = await answer.json() as { access_token: string, refresh_token: string }
+  return { authorization: `Bearer ${accessToken}`, refreshToken }
+}
+
+/** Registers a user and signs in. */
+async function signIn (url: string): Promise<BenchSignIn> {
   const credentials = { email: 'bench@example.com', password: 'a long and unlisted passphrase 42', full_name: 'Bench User' }
   const registered = await fetch(url + '/api/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(credentials) })
   if (registered.status !== 202) throw new Error(`registering the bench user answered ${registered.status}: ${await registered.text()}`)
   const form = new URLSearchParams({ grant_type: 'password', username: credentials.email, password: credentials.password })
-  const token = await fetch(url + '/api/auth/token', { method: 'POST', body: form })
-  if (token.status !== 200) throw new Error(`signing in answered ${token.status}: ${await token.text()}`)
-  const { access_token: accessToken } = await token.json() as { access_token: string }
-  return `Bearer ${accessToken}`
+  return signInOf(await fetch(url + '/api/auth/token', { method: 'POST', body: form }), 'signing in')
+}
+
+/**
+ * A fresh access token for the same sign-in (the refresh_token grant): one lasts
+ * ACCESS_TOKEN_EXPIRE_MINUTES, and a run with many rounds outlasts it.
+ */
+async function renew (url: string, { refreshToken }: BenchSignIn): Promise<BenchSignIn> {
+  const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken })
+  return signInOf(await fetch(url + '/api/auth/token', { method: 'POST', body: form }), 'renewing the access token')
 }
 
 interface Answer { status: number, headers: Array<[string, string]>, body: string }
