@@ -165,9 +165,9 @@ async function main (): Promise<void> {
 
   // A signed-in coach of two teams, and the API's headers for the yardstick to send.
   const preparation = await startServer(apiSpec, serverCwd, path.join(workDir, 'preparation.log'))
-  let bench = await signIn(preparation.server.url)
+  let benchUser = await signIn(preparation.server.url)
   log('adding two teams of 30 and 1,000 players')
-  const [small, large] = [await benchTeam(preparation.server.url, bench.authorization, 30), await benchTeam(preparation.server.url, bench.authorization, 1000)]
+  const [small, large] = [await benchTeam(preparation.server.url, benchUser.authorization, 30), await benchTeam(preparation.server.url, benchUser.authorization, 1000)]
   const routes: MeasuredRoute[] = [
     { name: ROUTES.root, path: '/', signedIn: false, headersOf: '/' },
     { name: ROUTES.health, path: '/api/health', signedIn: false, headersOf: '/api/health' },
@@ -177,7 +177,7 @@ async function main (): Promise<void> {
     { name: ROUTES.rosterLast, path: large.lastPage, signedIn: true, headersOf: 'roster' }
   ]
   const headers: Record<string, Record<string, string>> = {}
-  for (const route of routes) headers[route.headersOf] ??= await staticHeaders(preparation.server.url + route.path, bench.authorization)
+  for (const route of routes) headers[route.headersOf] ??= await staticHeaders(preparation.server.url + route.path, benchUser.authorization)
   await preparation.server.stop()
 
   log('bundling the yardstick')
@@ -229,16 +229,16 @@ async function main (): Promise<void> {
 
   // A yardstick is only worth comparing with when it sends what the API sends.
   for (const route of routes) {
-    const expected = await answerOf(running.get(API)!.url + route.path, bench.authorization)
+    const expected = await answerOf(running.get(API)!.url + route.path, benchUser.authorization)
     for (const spec of specs) {
-      const answer = await answerOf(running.get(spec.name)!.url + route.path, bench.authorization)
+      const answer = await answerOf(running.get(spec.name)!.url + route.path, benchUser.authorization)
       if (answer !== expected) throw new Error(`${spec.name} answers ${route.name} with\n${answer}\nthe API with\n${expected}`)
     }
   }
 
   const measure = async (server: RunningServer, route: MeasuredRoute, connections: number, round: number, watchPeak: boolean): Promise<RunResult> => {
     log(`round ${round}: ${server.spec.name} ${route.name} at ${connections} connections`)
-    const auth = route.signedIn ? bench.authorization : undefined
+    const auth = route.signedIn ? benchUser.authorization : undefined
     const watch = watchPeak ? watchMemory(server.pid) : undefined
     if (options.warmup > 0) await load(server.url + route.path, connections, options.warmup, auth)
     const cpuBefore = await readCpuSeconds(server.pid)
@@ -267,7 +267,7 @@ async function main (): Promise<void> {
   const runs: RunResult[] = []
   for (let round = 1; round <= options.rounds; round++) {
     // Every round, and the burst, with a token that outlives it.
-    bench = await renew(running.get(API)!.url, bench)
+    benchUser = await renew(running.get(API)!.url, benchUser)
     for (const route of routes) {
       for (let turn = 0; turn < specs.length; turn++) {
         const spec = specs[(round - 1 + turn) % specs.length]!
@@ -276,7 +276,7 @@ async function main (): Promise<void> {
     }
   }
   const burst: RunResult[] = []
-  bench = await renew(running.get(API)!.url, bench)
+  benchUser = await renew(running.get(API)!.url, benchUser)
   for (const route of routes) {
     for (const spec of specs) burst.push(await measure(running.get(spec.name)!, route, options.burst, 1, true))
   }
