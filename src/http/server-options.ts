@@ -23,6 +23,9 @@ export const serverOptions: FastifyHttpOptions<Server> = {
   // rather than dropping them.
   ajv: { customOptions: { allErrors: true, validateSchema: false, removeAdditional: false } },
   schemaController: { compilersFactory: { buildValidator: buildValidatorOnFirstUse, buildSerializer: buildSerializerOncePerSchema } },
+  // On Node 25 and later, fast-json-stringify fills plain objects for V8's own JSON.stringify: the
+  // same bytes, with much less garbage per list page. Older Node ignores the option.
+  serializerOpts: { objectMechanism: 'native' },
   frameworkErrors,
   clientErrorHandler,
   // Fastify's default of 10 s fails a slow start on a busy machine; only a plugin that never

@@ -70,7 +70,7 @@ export function pageQuerySchema<Filters extends TProperties> (sorts: string[], d
 export function pageSchema<T extends TSchema> (item: T, example: unknown) {
   return Type.Object({
     items: Type.Array(item, { maxItems: MAX_PAGE_LIMIT }),
-    next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' })
+    next_cursor: Type.Unsafe<string | null>({ type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page' })
   }, { examples: [{ items: [example], next_cursor: null }] })
 }
 

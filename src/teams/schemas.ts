@@ -16,6 +16,11 @@ export type TeamRole = Static<typeof TeamRoleSchema>
 export const POSITIONS = ['goalkeeper', 'defender', 'midfielder', 'forward'] as const
 export const PositionSchema = Type.Union(POSITIONS.map((position) => Type.Literal(position)))
 
+// Answers declare a choice as `enum` and a nullable field as a type array, not as unions: the forms
+// fast-json-stringify serializes without trying each branch, and projects for its native mechanism.
+const positionValue = Type.Unsafe<Static<typeof PositionSchema>>({ type: 'string', enum: [...POSITIONS] })
+const shirtNumberValue = Type.Unsafe<number | null>({ type: ['number', 'null'], multipleOf: 1, description: 'A whole number, or null for none' })
+
 export const TeamIdParams = Type.Object({ team_id: uuid('The team\'s id') })
 export const PlayerIdParams = Type.Object({ team_id: uuid('The team\'s id'), player_id: uuid('The player\'s id') })
 export const MemberIdParams = Type.Object({ team_id: uuid('The team\'s id'), user_id: uuid('The member\'s user id') })
@@ -87,9 +92,9 @@ export const PlayerSchema = Type.Object({
   team_id: uuid('The team\'s id'),
   display_name: Type.String(),
   birth_year: Type.Integer(),
-  position: PositionSchema,
-  shirt_number: Type.Union([Type.Integer(), Type.Null()]),
-  notes: Type.Union([Type.String(), Type.Null()]),
+  position: positionValue,
+  shirt_number: shirtNumberValue,
+  notes: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   created_at: timestamp('When the player was added'),
   updated_at: timestamp('When the player\'s details last changed')
 }, { description: 'A player\'s details', examples: [playerExample] })
@@ -99,8 +104,8 @@ export type Player = Static<typeof PlayerSchema>
 export const RosterEntrySchema = Type.Object({
   id: PlayerSchema.properties.id,
   display_name: Type.String(),
-  position: PositionSchema,
-  shirt_number: Type.Union([Type.Integer(), Type.Null()]),
+  position: positionValue,
+  shirt_number: shirtNumberValue,
   created_at: timestamp('When the player was added')
 }, { description: 'A player on the roster', examples: [{ id: playerExample.id, display_name: 'Mia', position: 'midfielder', shirt_number: 8, created_at: playerExample.created_at }] })
 export type RosterEntry = Static<typeof RosterEntrySchema>
