@@ -32,6 +32,17 @@ const operations: Array<{ name: string, operation: Operation }> = Object.entries
   .flatMap(([route, item]) => methods.filter((method) => item[method] !== undefined)
     .map((method) => ({ name: `${method.toUpperCase()} ${route}`, operation: item[method] })))
 
+// Read once the app is ready (plugins' onRoute hooks replace a route's schema: the errors plugin adds
+// `default`), and before the first t.test: tap refuses a subtest made after the queued ones have ended.
+const routes: RouteOptions[] = []
+await buildApp(t, testEnv(database), { onRoute: (route) => { routes.push(route) } })
+const hasSchema = (route: RouteOptions): route is RouteOptions & { schema: FastifySchema } => route.schema !== undefined
+/** A body or response is a schema, or OpenAPI's { content: { <media type>: { schema } } }. */
+const schemasIn = (part: unknown): unknown[] => {
+  const { content } = part as { content?: Record<string, { schema: unknown }> }
+  return content === undefined ? [part] : Object.values(content).map((media) => media.schema)
+}
+
 t.test('GET /openapi.json is an OpenAPI 3.1 document that passes swagger-parser', async (t) => {
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^application\/json/)
@@ -91,16 +102,6 @@ t.test('every body has a valid JSON Schema; every response body has examples tha
     for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) checkBody(`${name} request ${type}`, media, false)
   }
 })
-
-// Read once the app is ready: plugins' onRoute hooks replace a route's schema (the errors plugin adds `default`).
-const routes: RouteOptions[] = []
-await buildApp(t, testEnv(database), { onRoute: (route) => { routes.push(route) } })
-const hasSchema = (route: RouteOptions): route is RouteOptions & { schema: FastifySchema } => route.schema !== undefined
-/** A body or response is a schema, or OpenAPI's { content: { <media type>: { schema } } }. */
-const schemasIn = (part: unknown): unknown[] => {
-  const { content } = part as { content?: Record<string, { schema: unknown }> }
-  return content === undefined ? [part] : Object.values(content).map((media) => media.schema)
-}
 
 t.test('every route schema, hidden routes included, passes JSON Schema\'s meta-schema', async (t) => {
   // The server options turn Ajv's meta-schema check off at start-up; this is where a malformed schema is caught.
