@@ -41,7 +41,8 @@ export default fp(async function signInLimits (fastify) {
 
   /** The device id the request's signed cookie holds, if it holds a valid one. */
   function deviceOf (request: FastifyRequest): string | undefined {
-    const raw = request.cookies[DEVICE_COOKIE]
+    const header = request.headers.cookie
+    const raw = header === undefined ? undefined : fastify.parseCookie(header)[DEVICE_COOKIE]
     if (raw === undefined) return undefined
     const unsigned = request.unsignCookie(raw)
     return unsigned.valid && unsigned.value !== null && /^[\w-]{22}$/.test(unsigned.value) ? unsigned.value : undefined

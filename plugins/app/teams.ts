@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { checkTeamAccess, type TeamAccess, type TeamMembership, type TeamParams } from '../../src/teams/access.js'
 import type { TeamDatabase } from '../../src/teams/database.js'
@@ -25,8 +26,9 @@ declare module 'fastify' {
 
 /**
  * Teams, players and members, and object-level access to them, checked here once for every route:
- * a route with a `:team_id` parameter declares `config.teamAccess`, and this plugin's preValidation
- * hook checks the caller's membership and role before anything else of the request is looked at.
+ * a route with a `:team_id` parameter declares `config.teamAccess`, and this plugin gives it a
+ * preValidation hook that checks the caller's membership and role before anything else of the
+ * request is looked at.
  */
 export default fp(async function teams (fastify) {
   const availability = fastify.databaseAvailability
@@ -40,17 +42,21 @@ export default fp(async function teams (fastify) {
   fastify.decorate('members', memberStore(database))
   fastify.decorateRequest('teamMembership', null as unknown as TeamMembership)
 
+  // A hook on team routes only: one on every route would cost every request a promise.
   fastify.addHook('onRoute', (route) => {
-    if (route.url.includes(':team_id') && route.config?.teamAccess === undefined) {
-      throw new Error(`${String(route.method)} ${route.url} has a :team_id parameter but no config.teamAccess: every team route declares who may use it`)
+    const access = route.config?.teamAccess
+    if (access === undefined) {
+      if (route.url.includes(':team_id')) {
+        throw new Error(`${String(route.method)} ${route.url} has a :team_id parameter but no config.teamAccess: every team route declares who may use it`)
+      }
+      return
     }
-  })
-
-  fastify.addHook('preValidation', async (request) => {
-    const access = request.routeOptions.config.teamAccess
-    if (access === undefined) return
-    // The route's own onRequest hook (fastify.authenticate) has set the user by now.
-    request.teamMembership = await checkTeamAccess(availability.query, request.user.id, request.params as TeamParams, access)
+    // The route's own onRequest hook (fastify.authenticate) has set the user by the time it runs.
+    const checkAccess = async function checkAccess (request: FastifyRequest): Promise<void> {
+      request.teamMembership = await checkTeamAccess(availability.query, request.user.id, request.params as TeamParams, access)
+    }
+    // First of the route's preValidation hooks, where an app-wide hook would run.
+    route.preValidation = [checkAccess, ...[route.preValidation ?? []].flat()]
   })
 
   // RFC 7396 bodies are JSON: parsed like application/json, with the same protections.
