@@ -53,6 +53,16 @@ async function tableExists (client: pg.Client, table: string): Promise<boolean> 
   return rows[0].present
 }
 
+const runCli = promisify(execFile)
+// From an empty directory, so a developer's `.env` (its DATABASE_URL above all) is never read.
+const cliCwd = await mkdtemp(path.join(tmpdir(), 'spinta-migrate-'))
+t.teardown(() => rm(cliCwd, { recursive: true, force: true }))
+// The test runner's own loaders run the CLI too, so its coverage merges with the rest.
+const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, [...process.execArgv, path.join(projectRoot, 'scripts', 'migrate.ts'), ...args], {
+  cwd: cliCwd,
+  env: { ...testRunnerEnv(), PATH: process.env.PATH, NODE_ENV: 'development', ...env }
+})
+
 t.test('migrations go up, down to 0 and up again', async (t) => {
   const { client } = await freshDatabase(t)
   t.same(await readSchemaVersion(client), { current: 0, latest }, 'a new database is at version 0')
@@ -149,16 +159,6 @@ t.test('in production a schema newer than the release (after a rollback) is logg
   t.equal((await app.inject({ method: 'GET', url: '/api/health' })).statusCode, 200)
   const warning = logs.lines.find((line) => line.msg === 'the database schema is newer than this release')
   t.match(warning, { level: 40, schemaVersion: latest + 1, latest })
-})
-
-const runCli = promisify(execFile)
-// From an empty directory, so a developer's `.env` (its DATABASE_URL above all) is never read.
-const cliCwd = await mkdtemp(path.join(tmpdir(), 'spinta-migrate-'))
-t.teardown(() => rm(cliCwd, { recursive: true, force: true }))
-// The test runner's own loaders run the CLI too, so its coverage merges with the rest.
-const cli = (args: string[], env: Record<string, string>) => runCli(process.execPath, [...process.execArgv, path.join(projectRoot, 'scripts', 'migrate.ts'), ...args], {
-  cwd: cliCwd,
-  env: { ...testRunnerEnv(), PATH: process.env.PATH, NODE_ENV: 'development', ...env }
 })
 
 t.test('npm run migrate moves a DATABASE_URL to the latest version or to a given one', async (t) => {
