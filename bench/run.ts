@@ -185,8 +185,10 @@ async function main (): Promise<void> {
 
   const collector = await startSpanSink()
   cleanups.push(() => collector.close())
+  // The yardstick runs under node's options from the start script too, so both have the same heap.
+  const nodeOptions = apiSpec.args.filter((arg) => arg.startsWith('-'))
   const specs: ServerSpec[] = [
-    { name: YARDSTICK, label: 'yardstick: node:http, same bytes and work', args: [yardstick], env: { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, BENCH_HEADERS: JSON.stringify(headers) } },
+    { name: YARDSTICK, label: 'yardstick: node:http, same bytes and work', args: [...nodeOptions, yardstick], env: { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, BENCH_HEADERS: JSON.stringify(headers) } },
     apiSpec,
     // What tracing costs: every span exported, at the SDK's default batching.
     { name: 'api-traced', label: 'API, tracing on (OTLP/HTTP)', args: apiSpec.args, env: { ...apiSpec.env, METRICS_HOST: '127.0.0.3', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } }
